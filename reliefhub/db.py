@@ -1,0 +1,156 @@
+"""Database access: one connection per process, one cursor per query.
+
+Every question a page asks is a file in queries/. `Database.query` runs one by
+name, binding only the parameters that file names, and keeps recent results in
+a cache bounded in bytes that is emptied whenever the data changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections import OrderedDict
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from reliefhub import DATA_DIR, QUERIES_DIR
+from reliefhub.loader import apply_views, build_database
+
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def database_path() -> Path:
+    return Path(os.environ.get("RELIEFHUB_DB") or DATA_DIR / "reliefhub.duckdb")
+
+
+def ensure_database(path: Path, data_dir: Path = DATA_DIR) -> None:
+    """Build the database from the committed sources the first time it is needed."""
+    if not Path(path).exists():
+        build_database(data_dir, Path(path))
+
+
+@cache
+def query_text(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(f"not a query name: {name!r}")
+    return (QUERIES_DIR / f"{name}.sql").read_text()
+
+
+def parameter_names(sql: str) -> list[str]:
+    return sorted(set(re.findall(r"\$([A-Za-z_]\w*)", sql)))
+
+
+def _freeze(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+class ResultCache:
+    """Least-recently-used results, bounded by their size in memory."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[pd.DataFrame, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> pd.DataFrame | None:
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
+    def put(self, key: tuple, frame: pd.DataFrame) -> None:
+        size = int(frame.memory_usage(deep=True).sum())
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._bytes -= self._entries.pop(key)[1]
+            self._entries[key] = (frame, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                self._bytes -= self._entries.popitem(last=False)[1][1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+class Database:
+    """A DuckDB file opened once per process and shared by every session's thread."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES):
+        self.path = Path(path)
+        self.read_only = read_only
+        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            apply_views(self.connection)
+        self._cache = ResultCache(cache_bytes)
+        self._version = 0
+        self._write_lock = threading.Lock()
+
+    def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
+        """Run queries/<name>.sql with its named parameters taken from params.
+
+        The returned frame may be shared with other sessions: copy before
+        changing it in place.
+        """
+        sql = query_text(name)
+        params = params or {}
+        missing = [p for p in parameter_names(sql) if p not in params]
+        if missing:
+            raise KeyError(f"query {name} needs parameter(s): {', '.join(missing)}")
+        bound = {p: params[p] for p in parameter_names(sql)}
+        key = (name, self._version, tuple((k, _freeze(v)) for k, v in sorted(bound.items())))
+        frame = self._cache.get(key)
+        if frame is None:
+            frame = self.connection.cursor().execute(sql, bound).df()
+            self._cache.put(key, frame)
+        return frame
+
+    def scalar(self, name: str, params: dict | None = None):
+        frame = self.query(name, params)
+        return None if frame.empty else frame.iat[0, 0]
+
+    def data_changed(self) -> None:
+        """Forget cached results after a write through this process."""
+        self._version += 1
+        self._cache.clear()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def file_identity(path: Path) -> tuple[int, int]:
+    """Changes when the file is replaced (a rebuild swaps in a new inode)."""
+    stat = Path(path).stat()
+    return stat.st_ino, stat.st_dev
+
+
+_shared: Database | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_database() -> Database:
+    """The process's one Database, built on first use and reopened after a rebuild.
+
+    DuckDB caches open databases by path inside a process, so the old
+    connection must be closed before the swapped-in file can be opened.
+    """
+    global _shared
+    path = database_path()
+    with _shared_lock:
+        ensure_database(path)
+        identity = file_identity(path)
+        if _shared is None or _shared.path != path or _shared.identity != identity:
+            if _shared is not None:
+                _shared.close()
+            _shared = Database(path)
+            _shared.identity = identity
+        return _shared

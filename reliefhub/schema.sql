@@ -1,0 +1,97 @@
+-- Relief Hub schema. Every rule DuckDB can enforce lives here; the loader
+-- (reliefhub/loader.py) checks the rest and reports them by file and line.
+-- Statuses and codes are snake_case so CSV exports stay stable.
+
+CREATE TABLE countries (
+    iso3        VARCHAR PRIMARY KEY CHECK (regexp_full_match(iso3, '[A-Z]{3}')),
+    name        VARCHAR NOT NULL,
+    latitude    DOUBLE  NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+    longitude   DOUBLE  NOT NULL CHECK (longitude BETWEEN -180 AND 180)
+);
+
+CREATE TABLE places (
+    place_id          VARCHAR PRIMARY KEY CHECK (regexp_full_match(place_id, '[a-z0-9][a-z0-9-]*')),
+    name              VARCHAR NOT NULL,
+    kind              VARCHAR NOT NULL CHECK (kind IN ('airport', 'airbase', 'city', 'region', 'hospital', 'depot', 'country')),
+    iso3              VARCHAR NOT NULL REFERENCES countries (iso3),
+    latitude          DOUBLE  NOT NULL CHECK (latitude BETWEEN -90 AND 90),
+    longitude         DOUBLE  NOT NULL CHECK (longitude BETWEEN -180 AND 180),
+    icao              VARCHAR CHECK (icao IS NULL OR regexp_full_match(icao, '[A-Z0-9]{4}')),
+    iata              VARCHAR CHECK (iata IS NULL OR regexp_full_match(iata, '[A-Z0-9]{3}')),
+    coordinate_source VARCHAR NOT NULL
+);
+
+CREATE TABLE materials (
+    material_code VARCHAR PRIMARY KEY CHECK (regexp_full_match(material_code, '[a-z0-9_]+')),
+    name          VARCHAR NOT NULL,
+    category      VARCHAR NOT NULL CHECK (category IN (
+                      'ppe', 'medical_equipment', 'testing', 'disinfection',
+                      'patients', 'personnel', 'field_hospital', 'airlift', 'mixed_supplies')),
+    unit          VARCHAR NOT NULL
+);
+
+CREATE TABLE requests (
+    request_id      VARCHAR PRIMARY KEY,
+    requester_iso3  VARCHAR NOT NULL REFERENCES countries (iso3),
+    channel         VARCHAR NOT NULL CHECK (channel IN ('eadrcc', 'eucpm', 'bilateral')),
+    addressed_to    VARCHAR,
+    material_code   VARCHAR NOT NULL REFERENCES materials (material_code),
+    quantity        DOUBLE CHECK (quantity >= 0),
+    description     VARCHAR NOT NULL,
+    requested_on    DATE    NOT NULL,
+    date_precision  VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),
+    status          VARCHAR NOT NULL CHECK (status IN ('open', 'partially_fulfilled', 'fulfilled', 'closed', 'cancelled')),
+    closed_on       DATE,
+    source_urls     VARCHAR NOT NULL,
+    source_note     VARCHAR NOT NULL,
+    CHECK (closed_on IS NULL OR closed_on >= requested_on),
+    CHECK (closed_on IS NULL OR status IN ('fulfilled', 'closed', 'cancelled'))
+);
+
+CREATE TABLE flights (
+    flight_id             VARCHAR PRIMARY KEY,
+    origin_place_id       VARCHAR NOT NULL REFERENCES places (place_id),
+    destination_place_id  VARCHAR NOT NULL REFERENCES places (place_id),
+    aircraft_type         VARCHAR,
+    operator              VARCHAR NOT NULL,
+    operator_kind         VARCHAR NOT NULL CHECK (operator_kind IN ('air_force', 'salis', 'sac', 'government', 'commercial', 'ngo', 'other')),
+    flight_date           DATE    NOT NULL,
+    date_precision        VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),
+    status                VARCHAR NOT NULL CHECK (status IN ('planned', 'airborne', 'landed', 'cancelled')),
+    payload_tonnes        DOUBLE CHECK (payload_tonnes >= 0),
+    patients              INTEGER CHECK (patients >= 0),
+    description           VARCHAR NOT NULL,
+    source_urls           VARCHAR NOT NULL,
+    source_note           VARCHAR NOT NULL
+);
+
+CREATE TABLE shipments (
+    shipment_id           VARCHAR PRIMARY KEY,
+    recipient_iso3        VARCHAR NOT NULL REFERENCES countries (iso3),
+    provider              VARCHAR NOT NULL,
+    provider_iso3         VARCHAR REFERENCES countries (iso3),
+    material_code         VARCHAR NOT NULL REFERENCES materials (material_code),
+    quantity              DOUBLE CHECK (quantity >= 0),
+    description           VARCHAR NOT NULL,
+    origin_place_id       VARCHAR NOT NULL REFERENCES places (place_id),
+    destination_place_id  VARCHAR NOT NULL REFERENCES places (place_id),
+    mode                  VARCHAR NOT NULL CHECK (mode IN ('road', 'rail', 'sea', 'air')),
+    dispatched_on         DATE,
+    delivered_on          DATE,
+    date_precision        VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),
+    status                VARCHAR NOT NULL CHECK (status IN ('planned', 'in_transit', 'delivered', 'cancelled')),
+    request_id            VARCHAR REFERENCES requests (request_id),
+    flight_id             VARCHAR REFERENCES flights (flight_id),
+    source_urls           VARCHAR NOT NULL,
+    source_note           VARCHAR NOT NULL,
+    CHECK (dispatched_on IS NOT NULL OR delivered_on IS NOT NULL),
+    CHECK (delivered_on IS NULL OR dispatched_on IS NULL OR delivered_on >= dispatched_on),
+    CHECK (status <> 'delivered' OR delivered_on IS NOT NULL)
+);
+
+-- Facts about the database itself: when it was built, from what, and when its
+-- data last changed (the wall screen's "data as of").
+CREATE TABLE meta (
+    key    VARCHAR PRIMARY KEY,
+    value  VARCHAR NOT NULL
+);

@@ -1,0 +1,240 @@
+"""Row-by-row validation of incoming CSV data, done in DuckDB over the whole file.
+
+The rules live once, in schema.sql. This module reads them back from DuckDB's
+catalogue (column types, NOT NULL, CHECK, keys, references) and turns each
+broken rule into a problem that names the line, the column and the reason, so a
+sender can fix the file instead of puzzling over one opaque constraint error.
+A few rules that span tables, and that DuckDB cannot declare, are added here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+LINE = "__line"
+
+# How a referenced table is named in a message ("unknown country code 'XXX'").
+REFERENCE_WORDS = {
+    "countries": "country code",
+    "places": "place",
+    "materials": "material code",
+    "requests": "request",
+    "flights": "flight",
+}
+
+TYPE_WORDS = {
+    "DATE": "a date (YYYY-MM-DD)",
+    "DOUBLE": "a number",
+    "INTEGER": "a whole number",
+    "BIGINT": "a whole number",
+}
+
+# Rules that span tables. Each is (table, column, SQL returning the offending
+# line and value from the typed rows `t`, message).
+CROSS_TABLE_RULES = [
+    (
+        "shipments",
+        "request_id",
+        """SELECT t.__line, t.request_id FROM {typed} t
+           JOIN requests r ON r.request_id = t.request_id
+           WHERE r.material_code <> t.material_code""",
+        "answers a request for a different material",
+    ),
+    (
+        "shipments",
+        "mode",
+        "SELECT t.__line, t.mode FROM {typed} t WHERE t.flight_id IS NOT NULL AND t.mode <> 'air'",
+        "a shipment carried by a flight must have mode 'air'",
+    ),
+    (
+        "flights",
+        "destination_place_id",
+        "SELECT t.__line, t.destination_place_id FROM {typed} t WHERE t.origin_place_id = t.destination_place_id",
+        "a flight must land somewhere other than where it took off",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: str
+    value: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{self.file}, line {self.line}, column {self.column}{shown}: {self.problem}"
+
+
+class ValidationError(Exception):
+    """Raised with every problem found; nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s) found, nothing was written:\n{shown}{more}")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE table_name = $table AND schema_name = 'main' ORDER BY column_index",
+        {"table": table},
+    ).fetchall()
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    stage: str,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+) -> list[str]:
+    """Read a CSV as text into a temp table numbered by file line; return its header."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
+        f"SELECT row_number() OVER () + 1 AS {LINE}, * FROM read_csv($path, header = true, "
+        "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', encoding = $encoding, "
+        "strict_mode = true, null_padding = false)",
+        {"path": str(path), "delim": delimiter, "encoding": encoding},
+    )
+    return [c for c, _ in table_columns(con, stage) if c != LINE]
+
+
+def _describe_check(expression: str) -> str:
+    """Plain words for the common CHECK shapes; the rule itself otherwise."""
+    if m := re.fullmatch(r"\(\"?\w+\"? IN \((.*)\)\)", expression):
+        return "must be one of: " + m.group(1).replace("'", "")
+    if re.fullmatch(r"\(\w+ >= 0\)", expression):
+        return "must not be negative"
+    if m := re.fullmatch(r"\(\w+ BETWEEN (\S+) AND (\S+)\)", expression):
+        return f"must be between {m.group(1)} and {m.group(2)}"
+    if "regexp_full_match" in expression:
+        return "has the wrong format"
+    return f"breaks the rule {expression}"
+
+
+def validate_staged(
+    con: duckdb.DuckDBPyConnection, table: str, stage: str, file_label: str
+) -> tuple[str, list[Problem]]:
+    """Check staged text rows against `table`'s rules.
+
+    Returns the name of a temp table holding the rows cast to the table's types
+    (with their line numbers) and the problems found. The typed rows are only
+    safe to insert when the problem list is empty.
+    """
+    columns = table_columns(con, table)
+    header = [c for c, _ in table_columns(con, stage) if c != LINE]
+    expected = [c for c, _ in columns]
+    problems = [
+        Problem(file_label, 1, c, None, "required column is missing from the header")
+        for c in expected
+        if c not in header
+    ] + [
+        Problem(file_label, 1, c, None, "unexpected column; expected " + ", ".join(expected))
+        for c in header
+        if c not in expected
+    ]
+    if problems:
+        return "", problems
+
+    typed = f"{stage}__typed"
+    casts = ", ".join(
+        f"TRY_CAST(nullif(trim({quote(c)}), '') AS {t}) AS {quote(c)}" for c, t in columns
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}"
+    )
+
+    checks: list[tuple[str, str, str]] = []  # (column, SQL giving line + value, problem)
+    for column, data_type in columns:
+        if data_type in TYPE_WORDS:
+            checks.append(
+                (
+                    column,
+                    f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
+                    f"JOIN {quote(typed)} t USING ({LINE}) "
+                    f"WHERE nullif(trim(s.{quote(column)}), '') IS NOT NULL AND t.{quote(column)} IS NULL",
+                    f"is not {TYPE_WORDS[data_type]}",
+                )
+            )
+
+    constraints = con.execute(
+        "SELECT constraint_type, constraint_column_names, expression, referenced_table, "
+        "referenced_column_names FROM duckdb_constraints() WHERE table_name = $table",
+        {"table": table},
+    ).fetchall()
+    for kind, cols, expression, ref_table, ref_cols in constraints:
+        column = cols[0]
+        q = quote(column)
+        if kind == "NOT NULL":
+            checks.append(
+                (
+                    column,
+                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s "
+                    f"WHERE nullif(trim(s.{q}), '') IS NULL",
+                    "is required",
+                )
+            )
+        elif kind == "CHECK":
+            shown = " || ', ' || ".join(
+                f"'{c}=' || coalesce(CAST({quote(c)} AS VARCHAR), '')" for c in dict.fromkeys(cols)
+            )
+            value = f"CAST({q} AS VARCHAR)" if len(set(cols)) == 1 else shown
+            checks.append(
+                (
+                    ", ".join(dict.fromkeys(cols)),
+                    f"SELECT {LINE}, {value} FROM {quote(typed)} WHERE NOT coalesce({expression}, true)",
+                    _describe_check(expression),
+                )
+            )
+        elif kind == "PRIMARY KEY":
+            checks.append(
+                (
+                    column,
+                    f"SELECT {LINE}, {q} FROM (SELECT {LINE}, {q}, "
+                    f"min({LINE}) OVER (PARTITION BY {q}) AS first_line FROM {quote(typed)}) "
+                    f"WHERE {q} IS NOT NULL AND {LINE} <> first_line",
+                    "appears more than once in the file",
+                )
+            )
+        elif kind == "FOREIGN KEY":
+            known = f"SELECT {quote(ref_cols[0])} FROM {quote(ref_table)}"
+            if ref_table == table:
+                known += f" UNION ALL SELECT {quote(ref_cols[0])} FROM {quote(typed)}"
+            checks.append(
+                (
+                    column,
+                    f"SELECT {LINE}, {q} FROM {quote(typed)} WHERE {q} IS NOT NULL "
+                    f"AND {q} NOT IN ({known})",
+                    f"unknown {REFERENCE_WORDS.get(ref_table, ref_table)}",
+                )
+            )
+    for rule_table, column, sql, message in CROSS_TABLE_RULES:
+        if rule_table == table:
+            checks.append((column, sql.format(typed=quote(typed)), message))
+
+    for column, sql, message in checks:
+        for line, value in con.execute(sql).fetchall():
+            problems.append(Problem(file_label, line, column, value, message))
+    problems.sort(key=lambda p: (p.line, p.column))
+    return typed, problems
+
+
+def insert_typed(con: duckdb.DuckDBPyConnection, table: str, typed: str) -> int:
+    """Insert validated rows; returns how many."""
+    return con.execute(
+        f"INSERT INTO {quote(table)} BY NAME SELECT * EXCLUDE ({LINE}) FROM {quote(typed)}"
+    ).fetchone()[0]
