@@ -24,7 +24,7 @@ ATTRIB, CSV_OUT = ROOT / "static/basemap/ATTRIBUTION.md", ROOT / "data/countries
 NO_ID_CODES = {"Kosovo": "XKX"}
 NAME_OVERRIDES = {"COD": "Democratic Republic of the Congo", "FSM": "Micronesia",
                   "PSE": "Palestine", "VGB": "British Virgin Islands",
-                  "VIR": "U.S. Virgin Islands", "XKX": "Kosovo"}
+                  "VIR": "U.S. Virgin Islands", "XKX": "Kosovo", "RUS": "Russia"}
 UN_MEMBERS = set("""AFG ALB DZA AND AGO ATG ARG ARM AUS AUT AZE BHS BHR BGD BRB BLR BEL BLZ BEN
 BTN BOL BIH BWA BRA BRN BGR BFA BDI CPV KHM CMR CAN CAF TCD CHL CHN COL COM COG CRI CIV HRV CUB
 CYP CZE PRK COD DNK DJI DMA DOM ECU EGY SLV GNQ ERI EST SWZ ETH FJI FIN FRA GAB GMB GEO DEU GHA
