@@ -53,7 +53,8 @@ CROSS_TABLE_RULES = [
     (
         "flights",
         "destination_place_id",
-        "SELECT t.__line, t.destination_place_id FROM {typed} t WHERE t.origin_place_id = t.destination_place_id",
+        """SELECT t.__line, t.destination_place_id FROM {typed} t
+           WHERE t.origin_place_id = t.destination_place_id""",
         "a flight must land somewhere other than where it took off",
     ),
 ]
@@ -151,12 +152,8 @@ def validate_staged(
         return "", problems
 
     typed = f"{stage}__typed"
-    casts = ", ".join(
-        f"TRY_CAST(nullif(trim({quote(c)}), '') AS {t}) AS {quote(c)}" for c, t in columns
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}"
-    )
+    casts = ", ".join(f"TRY_CAST(nullif(trim({quote(c)}), '') AS {t}) AS {quote(c)}" for c, t in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}")
 
     checks: list[tuple[str, str, str]] = []  # (column, SQL giving line + value, problem)
     for column, data_type in columns:
@@ -183,8 +180,7 @@ def validate_staged(
             checks.append(
                 (
                     column,
-                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s "
-                    f"WHERE nullif(trim(s.{q}), '') IS NULL",
+                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s WHERE nullif(trim(s.{q}), '') IS NULL",
                     "is required",
                 )
             )
@@ -217,8 +213,7 @@ def validate_staged(
             checks.append(
                 (
                     column,
-                    f"SELECT {LINE}, {q} FROM {quote(typed)} WHERE {q} IS NOT NULL "
-                    f"AND {q} NOT IN ({known})",
+                    f"SELECT {LINE}, {q} FROM {quote(typed)} WHERE {q} IS NOT NULL AND {q} NOT IN ({known})",
                     f"unknown {REFERENCE_WORDS.get(ref_table, ref_table)}",
                 )
             )

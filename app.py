@@ -1,0 +1,22 @@
+"""Relief Hub: the entry point. Sets up the pages, the shared filters and the chrome.
+
+Each page file is named like its URL path and starts with ui.start_page(),
+which keeps deep links working on a freshly started server (see there).
+"""
+
+import streamlit as st
+
+from reliefhub import ui
+
+st.set_page_config(page_title="Relief Hub", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/overview.py", title="Overview", default=True),
+        st.Page("pages/movements.py", title="Movements", url_path="movements"),
+        st.Page("pages/requests.py", title="Open requests", url_path="requests"),
+        st.Page("pages/data.py", title="Data", url_path="data"),
+    ]
+)
+ui.sidebar_filters()
+navigation.run()

@@ -1,0 +1,19 @@
+"""Data: the requests, shipments and flights behind every view, filtered, for export."""
+
+import streamlit as st
+
+from reliefhub import ui
+
+ui.start_page("Data")
+st.caption(
+    "Every table follows the filters. Downloads hold every filtered row, with ISO 3166 "
+    "alpha-3 country codes and ISO 8601 dates; column names are listed in the README."
+)
+
+TABLES = ("requests", "shipments", "flights")
+for tab, table in zip(st.tabs([t.capitalize() for t in TABLES]), TABLES, strict=True):
+    with tab:
+        frame = ui.query(f"{table}_table")
+        st.markdown(f"**{len(frame):,} {table}**")
+        ui.show_table(frame, key=f"{table}_table")
+        ui.download_csv(frame, table, key=f"download_{table}")

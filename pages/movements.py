@@ -1,0 +1,87 @@
+"""Movements: every cross-border flow on the offline map, with replay and the records behind it."""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from reliefhub import figures, ui
+
+ui.start_page("Movements")
+first, last = ui.data_bounds()
+filters = ui.current_filters()
+
+colour_by = st.radio(
+    "Colour arcs by",
+    list(figures.COLOUR_BY_LABELS),
+    format_func=figures.COLOUR_BY_LABELS.get,
+    horizontal=True,
+    key="colour",
+    bind="query-params",
+)
+if "replay_day" not in st.session_state:
+    st.session_state.replay_day = last
+playing = st.session_state.get("replaying", False)
+
+
+@st.fragment(run_every=1.0 if playing else None)
+def map_panel():
+    """The replay control, the map and the records behind a selection.
+
+    A fragment, so that playing the replay redraws only this panel.
+    """
+    if st.session_state.get("replaying") and st.session_state.replay_day < last:
+        st.session_state.replay_day += timedelta(days=1)
+    elif st.session_state.get("replaying"):
+        st.session_state.replaying = False
+        st.rerun()
+    day_column, button_column = st.columns([5, 1])
+    day = day_column.slider(
+        "Replay: movements up to and including",
+        min_value=first,
+        max_value=last,
+        key="replay_day",
+        format="D MMM YYYY",
+    )
+    if button_column.button("⏸ Pause" if playing else "▶ Play", use_container_width=True):
+        st.session_state.replaying = not playing
+        if not playing and day >= last:
+            st.session_state.replay_day = first
+        st.rerun()
+
+    date_to = min(filters.date_to or last, day)
+    selection = ui.movements_map(
+        colour_by, key="movements_map", height=640, selectable=not playing, date_to=date_to
+    )
+    selected = _selected_records(selection, date_to)
+    if selected is not None:
+        ui.show_table(selected, key="movement_records")
+
+
+def _selected_records(selection, date_to):
+    """Records behind the arc or place picked on the map, with a heading."""
+    objects = selection.selection.objects if selection else {}
+    if arcs := objects.get("flows"):
+        arc = arcs[0]
+        st.subheader(f"Records on this route: {arc['tooltip']}")
+        return ui.query(
+            "movement_records",
+            date_to=date_to,
+            origin_place_id=arc["origin_place_id"],
+            destination_place_id=arc["destination_place_id"],
+            place_id=None,
+        )
+    if places := objects.get("places"):
+        place = places[0]
+        st.subheader(f"Records at {place['name']}")
+        return ui.query(
+            "movement_records",
+            date_to=date_to,
+            origin_place_id=None,
+            destination_place_id=None,
+            place_id=place["place_id"],
+        )
+    st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")
+    return None
+
+
+map_panel()

@@ -1,0 +1,32 @@
+"""Overview: the headline figures, the movements map and open requests per country."""
+
+import streamlit as st
+
+from reliefhub import figures, ui
+
+ui.start_page("Relief Hub: overview")
+_, as_of = ui.data_bounds()
+headline = ui.query("headline_figures", as_of=as_of).iloc[0]
+
+columns = st.columns(5)
+columns[0].metric(f"Open requests on {as_of:%d %b %Y}", f"{headline.open_requests:,}")
+columns[1].metric("Shipments in transit", f"{headline.shipments_in_transit:,}")
+columns[2].metric("Shipments delivered", f"{headline.shipments_delivered:,}")
+columns[3].metric("Flights", f"{headline.flights:,}")
+columns[4].metric("Patients moved", f"{headline.patients_moved:,}")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Movements")
+    ui.movements_map("cargo_kind", key="overview_map", height=560, selectable=False)
+with right:
+    st.subheader("Open requests")
+    by_country = ui.query("open_requests_by_country", as_of=as_of)
+    if by_country.empty:
+        st.info("No requests are open for these filters.")
+    else:
+        st.plotly_chart(
+            figures.open_requests_chart(by_country, measure="count"),
+            config={"displaylogo": False},
+            key="overview_requests_chart",
+        )

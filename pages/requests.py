@@ -1,0 +1,51 @@
+"""Open requests per country: what was asked, what arrived, what is still missing, as of any day."""
+
+import streamlit as st
+
+from reliefhub import figures, ui
+
+ui.start_page("Open requests")
+first, last = ui.data_bounds()
+
+as_of = st.date_input(
+    "As of",
+    value=last,
+    min_value=first,
+    max_value=last,
+    key="as_of",
+    bind="query-params",
+    format="YYYY-MM-DD",
+    help="Show what was open on this day: requests made by then, not yet closed, "
+    "with deliveries counted up to that day.",
+)
+by_country = ui.query("open_requests_by_country", as_of=as_of)
+rows = ui.query("open_requests", as_of=as_of)
+
+if rows.empty:
+    st.info(f"No requests were open on {as_of:%d %b %Y} for these filters.")
+else:
+    st.markdown(
+        f"**{len(rows):,} open requests** from {rows['requester_iso3'].nunique()} countries "
+        f"on {as_of:%d %b %Y}."
+    )
+    measured = by_country.dropna(subset=["missing_quantity"])
+    measures = {"count": "Number of open requests"}
+    if not measured.empty:
+        measures["missing"] = "Missing quantity of one material"
+    measure = st.radio("Chart", list(measures), format_func=measures.get, horizontal=True, key="measure")
+    material = None
+    if measure == "missing":
+        options = (
+            measured.groupby(["material_code", "material_name"], as_index=False)["missing_quantity"]
+            .sum()
+            .sort_values("missing_quantity", ascending=False)
+        )
+        names = dict(zip(options["material_code"], options["material_name"], strict=True))
+        material = st.selectbox("Material", list(names), format_func=names.get, key="chart_material")
+    st.plotly_chart(
+        figures.open_requests_chart(by_country, measure=measure, material=material),
+        config={"displaylogo": False},
+        key="open_requests_chart",
+    )
+    ui.show_table(rows, key="open_requests_table")
+ui.download_csv(rows, "open_requests", key="download_open_requests")

@@ -1,0 +1,90 @@
+"""Command line: python -m reliefhub build-db | export.
+
+python -m reliefhub build-db
+python -m reliefhub export shipments --country ITA --out shipments.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from reliefhub import DATA_DIR, exports
+from reliefhub.db import Database, database_path, ensure_database
+from reliefhub.filters import Filters
+from reliefhub.loader import build_database
+from reliefhub.validation import ValidationError
+
+
+def build_db(args: argparse.Namespace) -> int:
+    target = Path(args.db or database_path())
+    try:
+        counts = build_database(Path(args.data), target)
+    except ValidationError as error:
+        print(f"build-db failed; {target} was left as it was.\n{error}", file=sys.stderr)
+        return 1
+    except RuntimeError as error:
+        print(f"build-db failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Built {target}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    path = Path(args.db or database_path())
+    ensure_database(path)
+    db = Database(path, read_only=True)
+    try:
+        known_countries = set(db.query("filter_countries")["iso3"])
+        known_materials = set(db.query("filter_materials")["material_code"])
+        unknown = [c for c in args.country if c not in known_countries]
+        unknown += [m for m in args.material if m not in known_materials]
+        if unknown:
+            print(f"Unknown country or material code(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        if args.date_from and args.date_to and args.date_to < args.date_from:
+            print("--to is before --from", file=sys.stderr)
+            return 2
+        filters = Filters(tuple(args.country), tuple(args.material), args.date_from, args.date_to)
+        params = filters.params()
+        if args.table == "open_requests":
+            params["as_of"] = args.as_of or db.query("data_bounds").at[0, "last_date"].date()
+            frame = db.query("open_requests", params)
+        else:
+            frame = db.query(f"{args.table}_table", params)
+        out = Path(args.out or exports.file_name(args.table, filters.slug(), datetime.now()))
+        out.write_bytes(exports.to_csv_bytes(frame, hxl=args.hxl))
+        print(f"Wrote {len(frame)} rows to {out}")
+        return 0
+    finally:
+        db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build-db", help="rebuild the database from the sources in data/")
+    build.add_argument("--data", default=str(DATA_DIR), help="folder of source CSV files")
+    build.set_defaults(run=build_db)
+
+    out = commands.add_parser("export", help="write a table as CSV, exactly as the dashboard downloads it")
+    out.add_argument("table", choices=exports.EXPORTABLE)
+    out.add_argument("--country", action="append", default=[], help="ISO 3166 alpha-3; repeatable")
+    out.add_argument("--material", action="append", default=[], help="material code; repeatable")
+    out.add_argument("--from", dest="date_from", type=date.fromisoformat, help="YYYY-MM-DD")
+    out.add_argument("--to", dest="date_to", type=date.fromisoformat, help="YYYY-MM-DD")
+    out.add_argument("--as-of", type=date.fromisoformat, help="open_requests only: the day (YYYY-MM-DD)")
+    out.add_argument("--hxl", action="store_true", help="add an HXL hashtag row under the header")
+    out.add_argument("--out", help="output file (default: a name that says what and when)")
+    out.set_defaults(run=export)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

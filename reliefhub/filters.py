@@ -1,0 +1,64 @@
+"""The shared filters: country, material and date range.
+
+They travel in the URL (?country=ITA&country=ESP&material=ventilators&dates=...),
+so a filtered view is a link. Values from the URL are checked against what the
+database knows; anything else is dropped with a notice, and the survivors only
+ever reach SQL as bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+MAX_SHOWN = 40
+
+
+@dataclass(frozen=True)
+class Filters:
+    countries: tuple[str, ...] = ()
+    materials: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def params(self) -> dict:
+        return {
+            "countries": list(self.countries),
+            "materials": list(self.materials),
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+        }
+
+    def slug(self) -> str:
+        """Part of an export's file name: 'ITA-ESP', or 'all'."""
+        return "-".join(self.countries) or "all"
+
+
+def shown(value: str) -> str:
+    """A URL value made safe to echo in a notice: short, printable, no markup."""
+    printable = "".join(ch for ch in value if ch.isprintable())
+    short = printable if len(printable) <= MAX_SHOWN else printable[:MAX_SHOWN] + "…"
+    return short.replace("`", "'")
+
+
+def unknown_values(raw: list[str], known: set[str], what: str) -> list[str]:
+    """Notices for each URL value that is not a known code."""
+    return [
+        f"Ignored {what} `{shown(v)}` from the link: not a {what} in the data." for v in raw if v not in known
+    ]
+
+
+def check_date_range(raw: list[str]) -> tuple[tuple[date, date] | None, list[str]]:
+    """Read ?dates=FROM&dates=TO; returns the range, or None with notices."""
+    if not raw:
+        return None, []
+    if len(raw) != 2:
+        return None, ["Ignored the date range from the link: it needs exactly two dates."]
+    try:
+        start, end = (date.fromisoformat(v) for v in raw)
+    except ValueError:
+        bad = ", ".join(f"`{shown(v)}`" for v in raw)
+        return None, [f"Ignored the date range {bad} from the link: not valid YYYY-MM-DD dates."]
+    if end < start:
+        return None, [f"Ignored the date range from the link: it ends ({end}) before it starts ({start})."]
+    return (start, end), []

@@ -1,0 +1,196 @@
+"""Streamlit glue shared by every page: the database, the shared filters, the
+page header, the movements map and CSV downloads. Pages stay thin: they read
+filters, call queries, and draw.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from reliefhub import exports, figures
+from reliefhub.db import Database, shared_database
+from reliefhub.filters import Filters, check_date_range, unknown_values
+
+BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
+FILTERS_KEY = "reliefhub_filters"
+
+
+def database() -> Database:
+    return shared_database()
+
+
+def query(name: str, **extra) -> pd.DataFrame:
+    """Run a query with the shared filters (and any extra parameters) bound."""
+    return database().query(name, current_filters().params() | extra)
+
+
+def data_bounds() -> tuple[date, date]:
+    bounds = database().query("data_bounds")
+    return bounds.at[0, "first_date"].date(), bounds.at[0, "last_date"].date()
+
+
+def sidebar_filters() -> Filters:
+    """Draw the shared filters and remember them for the page about to run.
+
+    Widgets are bound to the URL, so a filtered view is a link. Streamlit
+    silently drops URL values a widget does not offer; we read the raw values
+    first so that the person who opened the link is told what was ignored.
+    """
+    db = database()
+    countries = db.query("filter_countries")
+    materials = db.query("filter_materials")
+    first, last = data_bounds()
+
+    notices = unknown_values(st.query_params.get_all("country"), set(countries["iso3"]), "country")
+    notices += unknown_values(
+        st.query_params.get_all("material"), set(materials["material_code"]), "material"
+    )
+    _, date_notices = check_date_range(st.query_params.get_all("dates"))
+    if date_notices:
+        st.session_state["dates"] = (first, last)
+    notices += date_notices
+
+    country_names = dict(zip(countries["iso3"], countries["name"], strict=True))
+    material_names = dict(zip(materials["material_code"], materials["name"], strict=True))
+    with st.sidebar:
+        st.header("Filters")
+        chosen_countries = st.multiselect(
+            "Country",
+            list(country_names),
+            format_func=lambda code: f"{country_names[code]} ({code})",
+            key="country",
+            bind="query-params",
+            help="Requests from, and movements to, from or for these countries.",
+        )
+        chosen_materials = st.multiselect(
+            "Material",
+            list(material_names),
+            format_func=material_names.get,
+            key="material",
+            bind="query-params",
+        )
+        picked = st.date_input(
+            "Dates",
+            value=(first, last),
+            min_value=date(first.year - 1, 1, 1),
+            max_value=date(last.year + 1, 12, 31),
+            key="dates",
+            bind="query-params",
+            format="YYYY-MM-DD",
+        )
+    start, end = [*picked, None, None][:2]
+    if start and end and end < start:
+        notices.append("The date range ends before it starts; showing all dates.")
+        start = end = None
+    filters = Filters(
+        countries=tuple(chosen_countries),
+        materials=tuple(chosen_materials),
+        date_from=None if start == first else start,
+        date_to=None if end in (last, None) else end,
+    )
+    for notice in notices:
+        st.warning(notice, icon="⚠️")
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def current_filters() -> Filters:
+    return st.session_state.get(FILTERS_KEY, Filters())
+
+
+def filters_summary(filters: Filters) -> str:
+    parts = []
+    if filters.countries:
+        parts.append("countries " + ", ".join(filters.countries))
+    if filters.materials:
+        parts.append("materials " + ", ".join(filters.materials))
+    if filters.date_from or filters.date_to:
+        parts.append(f"dates {filters.date_from or '…'} to {filters.date_to or '…'}")
+    return "Filtered to " + "; ".join(parts) if parts else "All countries, materials and dates"
+
+
+def start_page(title: str) -> None:
+    """First call of every page: make deep links safe, then draw the header.
+
+    Because the page files live in a folder named pages/, a fresh server whose
+    first request is a deep link (/wall after a reboot) runs in Streamlit's
+    legacy pages-folder mode: it runs the page file alone, without app.py and
+    its navigation, and stays in that mode. Leaving the mode and rerunning
+    sends this and every later request through app.py.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    first, last = data_bounds()
+    st.title(title)
+    st.caption(f"{filters_summary(current_filters())} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def map_frame() -> figures.MapFrame:
+    frame = database().query("map_frame")
+    if frame.empty or pd.isna(frame.at[0, "south"]):
+        return figures.MapFrame(50.0, 10.0, 3.5)
+    return figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
+
+
+def movements_map(colour_by: str, *, key: str, height: int, selectable: bool, **extra):
+    """Draw the movements map; returns the selection event when selectable."""
+    flows = query("movement_flows", colour_by=colour_by, **extra)
+    places = query("movement_places", **extra)
+    deck = figures.movement_deck(
+        flows, places, basemap_url=BASEMAP_URL, colour_by=colour_by, frame=map_frame()
+    )
+    legend(colour_by, flows)
+    if selectable:
+        return st.pydeck_chart(
+            deck, height=height, key=key, on_select="rerun", selection_mode="single-object"
+        )
+    st.pydeck_chart(deck, height=height, key=key)
+    return None
+
+
+def legend(colour_by: str, flows: pd.DataFrame) -> None:
+    swatches = " ".join(
+        f"<span style='color:{colour}'>━━</span> {label}"
+        for label, colour in figures.legend_entries(colour_by, flows["category"].tolist())
+    )
+    st.markdown(
+        f"**{figures.COLOUR_BY_LABELS[colour_by]}:** {swatches or 'no movements match'} · "
+        "arc width: number of movements on the route · point size: traffic at the place",
+        unsafe_allow_html=True,
+    )
+
+
+def download_csv(frame: pd.DataFrame, table: str, *, key: str) -> None:
+    """A download of exactly these rows, with an optional HXL hashtag row."""
+    hxl = st.checkbox("Add HXL hashtag row", key=f"{key}_hxl", help="For humanitarian tools that read HXL.")
+    st.download_button(
+        f"Download {len(frame):,} rows as CSV",
+        data=exports.to_csv_bytes(frame, hxl=hxl),
+        file_name=exports.file_name(table, current_filters().slug(), datetime.now()),
+        mime="text/csv",
+        key=key,
+    )
+
+
+def readable(column: str) -> str:
+    """'requester_iso3' -> 'Requester ISO3', for table headers."""
+    return column.replace("_", " ").capitalize().replace("iso3", "ISO3").replace(" id", " ID")
+
+
+def show_table(frame: pd.DataFrame, *, key: str, height: int | None = None) -> None:
+    """A sortable table with readable headers and each row's first source as a link."""
+    shown = frame.copy()
+    config = {c: st.column_config.Column(readable(c)) for c in shown.columns}
+    if "source_urls" in shown.columns:
+        shown.insert(0, "source", shown["source_urls"].str.split(" ; ").str[0])
+        config["source"] = st.column_config.LinkColumn("Source", display_text="open source")
+        config["source_urls"] = st.column_config.TextColumn("All sources")
+    for column in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[column]):
+            config[column] = st.column_config.DateColumn(readable(column), format="YYYY-MM-DD")
+    st.dataframe(shown, hide_index=True, column_config=config, key=key, height=height or "auto")
