@@ -1,0 +1,253 @@
+"""Every query in queries/, with exact expected rows on the fixture database."""
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from reliefhub import QUERIES_DIR
+from reliefhub.db import Database, parameter_names, query_text
+from reliefhub.loader import build_database
+from tests.conftest import FIXTURE_DATA, no_filters
+
+T = pd.Timestamp
+
+
+def rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
+    return [tuple(None if pd.isna(v) else v for v in r) for r in frame[list(columns)].itertuples(index=False)]
+
+
+def test_every_query_file_is_covered_here():
+    tested = {
+        "movement_flows",
+        "movement_places",
+        "movement_records",
+        "map_frame",
+        "headline_figures",
+        "data_bounds",
+        "filter_countries",
+        "filter_materials",
+        "open_requests",
+        "open_requests_by_country",
+        "requests_table",
+        "shipments_table",
+        "flights_table",
+    }
+    assert {p.stem for p in QUERIES_DIR.glob("*.sql")} == tested
+
+
+def test_queries_use_only_named_parameters():
+    for path in QUERIES_DIR.glob("*.sql"):
+        text = query_text(path.stem)
+        assert "{" not in text and "%s" not in text and "?" not in text, path.name
+        assert parameter_names(text) or path.stem in {
+            "map_frame",
+            "data_bounds",
+            "filter_countries",
+            "filter_materials",
+        }
+
+
+def test_flows_one_row_per_pair_and_category(fixture_db):
+    flows = fixture_db.query("movement_flows", no_filters(colour_by="cargo_kind"))
+    assert rows(
+        flows,
+        "origin_place_id",
+        "destination_place_id",
+        "category",
+        "movements",
+        "flights",
+        "shipments",
+        "patients",
+        "first_date",
+        "last_date",
+    ) == [
+        ("metz", "essen-muelheim-airport", "patients", 3, 3, 3, 6, T("2020-03-28"), T("2020-03-31")),
+        ("pardubice-airport", "torrejon-air-base", "goods", 2, 1, 2, 0, T("2020-03-29"), T("2020-03-29")),
+        ("bergamo-airport", "cologne-bonn-airport", "patients", 1, 1, 1, 6, T("2020-03-28"), T("2020-03-28")),
+        ("cologne-bonn-airport", "torrejon-air-base", "goods", 1, 0, 1, 0, T("2020-04-01"), T("2020-04-01")),
+        ("opocinek", "milan", "goods", 1, 0, 1, 0, T("2020-03-30"), T("2020-03-30")),
+        ("torrejon-air-base", "pardubice-airport", "goods", 1, 1, 0, 0, T("2020-04-01"), T("2020-04-01")),
+    ]
+    metz = flows.iloc[0]
+    assert metz.aircraft == "French Army NH90 Caïman"
+    assert metz.materials == "Patients"
+    assert not metz.has_month_only_dates
+
+
+def test_flows_filtered_by_country_as_origin_destination_or_recipient(fixture_db):
+    flows = fixture_db.query("movement_flows", no_filters(colour_by="mode", countries=["ITA"]))
+    assert rows(flows, "origin_place_id", "destination_place_id", "category", "movements") == [
+        ("bergamo-airport", "cologne-bonn-airport", "air", 1),
+        ("opocinek", "milan", "road", 1),
+    ]
+
+
+def test_flows_filtered_by_material_and_dates(fixture_db):
+    flows = fixture_db.query(
+        "movement_flows",
+        no_filters(
+            colour_by="material_category",
+            materials=["patients"],
+            date_from=date(2020, 3, 29),
+            date_to=date(2020, 3, 31),
+        ),
+    )
+    assert rows(flows, "origin_place_id", "destination_place_id", "category", "movements", "patients") == [
+        ("metz", "essen-muelheim-airport", "patients", 2, 4)
+    ]
+
+
+def test_month_only_records_match_any_range_inside_their_month(fixture_db):
+    flows = fixture_db.query(
+        "movement_flows", no_filters(colour_by="mode", date_from=date(2020, 4, 10), date_to=date(2020, 4, 20))
+    )
+    assert rows(flows, "origin_place_id", "destination_place_id", "movements", "has_month_only_dates") == [
+        ("cologne-bonn-airport", "torrejon-air-base", 1, True),
+        ("torrejon-air-base", "pardubice-airport", 1, True),
+    ]
+
+
+def test_unknown_or_hostile_filter_values_match_nothing(fixture_db):
+    for countries in (["XXX"], ["' OR 1=1 --"], ["ITA'; DROP TABLE shipments; --"]):
+        assert fixture_db.query("movement_flows", no_filters(colour_by="mode", countries=countries)).empty
+    assert fixture_db.scalar("headline_figures", no_filters(as_of=date(2020, 4, 30))) == 3
+
+
+def test_arcs_do_not_grow_with_records_on_the_same_pairs(tmp_path):
+    path = tmp_path / "many.duckdb"
+    build_database(FIXTURE_DATA, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "INSERT INTO shipments SELECT s.* REPLACE (s.shipment_id || '-copy-' || t.i AS shipment_id) "
+            "FROM shipments s, range(1000) t(i) WHERE s.shipment_id = 'shp-suits-ita'"
+        )
+    db = Database(path)
+    flows = db.query("movement_flows", no_filters(colour_by="cargo_kind"))
+    assert len(flows) == 6
+    assert rows(flows[flows.origin_place_id == "opocinek"], "movements", "shipments") == [(1001, 1001)]
+    db.close()
+
+
+def test_places_carry_their_traffic(fixture_db):
+    places = fixture_db.query("movement_places", no_filters())
+    assert rows(places, "place_id", "departures", "arrivals", "movements") == [
+        ("torrejon-air-base", 1, 3, 4),
+        ("essen-muelheim-airport", 0, 3, 3),
+        ("metz", 3, 0, 3),
+        ("pardubice-airport", 2, 1, 3),
+        ("cologne-bonn-airport", 1, 1, 2),
+        ("bergamo-airport", 1, 0, 1),
+        ("milan", 0, 1, 1),
+        ("opocinek", 1, 0, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        (
+            {"origin_place_id": "metz", "destination_place_id": "essen-muelheim-airport", "place_id": None},
+            ["shp-pat-1", "shp-pat-2", "shp-pat-3"],
+        ),
+        (
+            {"origin_place_id": None, "destination_place_id": None, "place_id": "torrejon-air-base"},
+            ["shp-resp-esp", "shp-suits-esp", "flt-ferry", "shp-vent-esp"],
+        ),
+    ],
+)
+def test_records_behind_a_selection(fixture_db, selection, expected):
+    records = fixture_db.query("movement_records", no_filters(**selection))
+    assert records["record_id"].tolist() == expected
+    assert records["source_urls"].str.startswith("https://").all()
+
+
+def test_headline_figures(fixture_db):
+    headline = fixture_db.query("headline_figures", no_filters(as_of=date(2020, 4, 30)))
+    assert rows(
+        headline, "open_requests", "shipments_in_transit", "shipments_delivered", "flights", "patients_moved"
+    ) == [(3, 1, 7, 6, 12)]
+
+
+def test_open_requests_on_two_days_differ(fixture_db):
+    columns = (
+        "request_id",
+        "requested_quantity",
+        "delivered_quantity",
+        "missing_quantity",
+        "days_waiting",
+        "status_as_of",
+    )
+    on_1_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1)))
+    assert rows(on_1_april, *columns) == [
+        ("req-esp-suits", 150000.0, 10000.0, 140000.0, 9, "partially_fulfilled"),
+        ("req-esp-ventilators", 500.0, 0.0, 500.0, 9, "open"),
+        ("req-fra-patients", 10.0, 6.0, 4.0, 12, "partially_fulfilled"),
+        ("req-ita-respirators", None, 0.0, None, 6, "open"),
+    ]
+    on_22_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 22)))
+    assert rows(on_22_april, *columns) == [
+        ("req-esp-ventilators", 500.0, 0.0, 500.0, 30, "open"),
+        ("req-fra-patients", 10.0, 6.0, 4.0, 33, "partially_fulfilled"),
+        ("req-ita-respirators", None, 0.0, None, 27, "open"),
+    ]
+
+
+def test_open_requests_follow_filters(fixture_db):
+    spain = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1), countries=["ESP"]))
+    assert spain["request_id"].tolist() == ["req-esp-suits", "req-esp-ventilators"]
+    before_most = fixture_db.query("open_requests", no_filters(as_of=date(2020, 3, 21)))
+    assert before_most["request_id"].tolist() == ["req-fra-patients"]
+    ppe = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1), materials=["respirators"]))
+    assert ppe["request_id"].tolist() == ["req-ita-respirators"]
+
+
+def test_open_requests_by_country(fixture_db):
+    by_country = fixture_db.query("open_requests_by_country", no_filters(as_of=date(2020, 4, 1)))
+    assert rows(
+        by_country, "iso3", "material_code", "open_requests", "missing_quantity", "longest_wait_days"
+    ) == [
+        ("ESP", "protective_clothing", 1, 140000.0, 9),
+        ("ESP", "ventilators", 1, 500.0, 9),
+        ("FRA", "patients", 1, 4.0, 12),
+        ("ITA", "respirators", 1, None, 6),
+    ]
+
+
+def test_data_tables_follow_filters(fixture_db):
+    assert fixture_db.query("requests_table", no_filters(countries=["ESP"]))["request_id"].tolist() == [
+        "req-esp-suits",
+        "req-esp-ventilators",
+    ]
+    suits = fixture_db.query("shipments_table", no_filters(materials=["protective_clothing"]))
+    assert rows(suits, "shipment_id", "origin_name", "destination_name", "recipient_country") == [
+        ("shp-suits-esp", "Pardubice Airport", "Torrejón Air Base", "Spain"),
+        ("shp-suits-ita", "Opočínek", "Milan", "Italy"),
+    ]
+    assert fixture_db.query("flights_table", no_filters(countries=["ITA"]))["flight_id"].tolist() == [
+        "flt-a310"
+    ]
+    assert fixture_db.query("flights_table", no_filters())["flight_id"].tolist() == [
+        "flt-a310",
+        "flt-nh90-1",
+        "flt-c130",
+        "flt-nh90-2",
+        "flt-nh90-3",
+        "flt-ferry",
+    ]
+
+
+def test_frame_bounds_and_filter_options(fixture_db):
+    assert rows(fixture_db.query("map_frame"), "south", "north", "west") == [(40.4967, 51.4023, -3.4458)]
+    assert fixture_db.query("map_frame").at[0, "east"] == pytest.approx(13.11896)
+    assert rows(fixture_db.query("data_bounds"), "first_date", "last_date") == [
+        (T("2020-03-20"), T("2020-04-30"))
+    ]
+    assert fixture_db.query("filter_countries")["iso3"].tolist() == ["CZE", "FRA", "DEU", "ITA", "ESP"]
+    assert fixture_db.query("filter_materials")["material_code"].tolist() == [
+        "ventilators",
+        "patients",
+        "protective_clothing",
+        "respirators",
+    ]
