@@ -24,7 +24,7 @@ JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
 WHERE f.flight_id IN (
     SELECT flight_id
-    FROM filtered_movements($countries, $materials, $date_from, $date_to)
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     WHERE flight_id IS NOT NULL
 )
 ORDER BY f.flight_date, f.flight_id;

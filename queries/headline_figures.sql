@@ -6,4 +6,4 @@ SELECT
     count(*) FILTER (WHERE record_kind = 'shipment' AND status = 'delivered')           AS shipments_delivered,
     count(DISTINCT flight_id)                                                           AS flights,
     coalesce(sum(patients) FILTER (WHERE status = 'delivered'), 0)::BIGINT              AS patients_moved
-FROM filtered_movements($countries, $materials, $date_from, $date_to);
+FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to);

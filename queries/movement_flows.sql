@@ -25,7 +25,7 @@ SELECT
     string_agg(DISTINCT concat_ws(' ', m.operator, m.aircraft_type), ', ')
         FILTER (WHERE m.flight_id IS NOT NULL)      AS aircraft,
     string_agg(DISTINCT m.material_name, ', ')      AS materials
-FROM filtered_movements($countries, $materials, $date_from, $date_to) AS m
+FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to) AS m
 JOIN places o ON o.place_id = m.origin_place_id
 JOIN places d ON d.place_id = m.destination_place_id
 GROUP BY ALL

@@ -2,10 +2,10 @@
 -- at, with its traffic in both directions.
 WITH endpoints AS (
     SELECT origin_place_id AS place_id, 1 AS departures, 0 AS arrivals
-    FROM filtered_movements($countries, $materials, $date_from, $date_to)
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     UNION ALL
     SELECT destination_place_id, 0, 1
-    FROM filtered_movements($countries, $materials, $date_from, $date_to)
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
 )
 SELECT
     p.place_id,

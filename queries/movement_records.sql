@@ -17,7 +17,7 @@ SELECT
     m.status,
     m.description,
     m.source_urls
-FROM filtered_movements($countries, $materials, $date_from, $date_to) AS m
+FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to) AS m
 JOIN places o ON o.place_id = m.origin_place_id
 JOIN places d ON d.place_id = m.destination_place_id
 WHERE ($origin_place_id IS NULL OR m.origin_place_id = $origin_place_id)

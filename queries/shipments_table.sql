@@ -33,7 +33,7 @@ JOIN places o ON o.place_id = s.origin_place_id
 JOIN places d ON d.place_id = s.destination_place_id
 WHERE s.shipment_id IN (
     SELECT record_id
-    FROM filtered_movements($countries, $materials, $date_from, $date_to)
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     WHERE record_kind = 'shipment'
 )
 ORDER BY coalesce(s.delivered_on, s.dispatched_on), s.shipment_id;

@@ -11,9 +11,11 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
+
 from reliefhub import DATA_DIR, exports
 from reliefhub.db import Database, database_path, ensure_database
-from reliefhub.filters import Filters
+from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
 from reliefhub.validation import ValidationError
 
@@ -35,7 +37,16 @@ def build_db(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     path = Path(args.db or database_path())
     ensure_database(path)
-    db = Database(path, read_only=True)
+    try:
+        db = Database(path)
+    except duckdb.IOException as error:
+        # DuckDB lets one process at a time open a database file for writing.
+        print(
+            f"Cannot open {path}: {error}\nIs the dashboard running on it? Stop it, "
+            "or download the same file from its Data page.",
+            file=sys.stderr,
+        )
+        return 1
     try:
         known_countries = set(db.query("filter_countries")["iso3"])
         known_materials = set(db.query("filter_materials")["material_code"])
@@ -47,7 +58,9 @@ def export(args: argparse.Namespace) -> int:
         if args.date_from and args.date_to and args.date_to < args.date_from:
             print("--to is before --from", file=sys.stderr)
             return 2
-        filters = Filters(tuple(args.country), tuple(args.material), args.date_from, args.date_to)
+        filters = Filters(
+            tuple(args.country), tuple(args.material), tuple(args.mode), args.date_from, args.date_to
+        )
         params = filters.params()
         if args.table == "open_requests":
             params["as_of"] = args.as_of or db.query("data_bounds").at[0, "last_date"].date()
@@ -64,17 +77,23 @@ def export(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    build = commands.add_parser("build-db", help="rebuild the database from the sources in data/")
+    build = commands.add_parser(
+        "build-db", parents=[common], help="rebuild the database from the sources in data/"
+    )
     build.add_argument("--data", default=str(DATA_DIR), help="folder of source CSV files")
     build.set_defaults(run=build_db)
 
-    out = commands.add_parser("export", help="write a table as CSV, exactly as the dashboard downloads it")
+    out = commands.add_parser(
+        "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"
+    )
     out.add_argument("table", choices=exports.EXPORTABLE)
     out.add_argument("--country", action="append", default=[], help="ISO 3166 alpha-3; repeatable")
     out.add_argument("--material", action="append", default=[], help="material code; repeatable")
+    out.add_argument("--mode", action="append", default=[], choices=list(MODES), help="repeatable")
     out.add_argument("--from", dest="date_from", type=date.fromisoformat, help="YYYY-MM-DD")
     out.add_argument("--to", dest="date_to", type=date.fromisoformat, help="YYYY-MM-DD")
     out.add_argument("--as-of", type=date.fromisoformat, help="open_requests only: the day (YYYY-MM-DD)")

@@ -34,7 +34,7 @@ PALETTE = {
 
 CATEGORY_COLOURS = {
     "cargo_kind": {"goods": "sky_blue", "patients": "vermillion", "personnel": "yellow"},
-    "mode": {"air": "sky_blue", "road": "orange", "rail": "green", "sea": "blue"},
+    "mode": {"air": "sky_blue", "road": "orange", "rail": "green", "sea": "blue", "not_stated": "grey"},
     "material_category": {
         "ppe": "sky_blue",
         "medical_equipment": "green",

@@ -13,11 +13,15 @@ from datetime import date
 
 MAX_SHOWN = 40
 
+# Transport modes a filter can choose; 'not_stated' where the source is silent.
+MODES = {"air": "Air", "road": "Road", "rail": "Rail", "sea": "Sea", "not_stated": "Not stated"}
+
 
 @dataclass(frozen=True)
 class Filters:
     countries: tuple[str, ...] = ()
     materials: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
 
@@ -25,6 +29,7 @@ class Filters:
         return {
             "countries": list(self.countries),
             "materials": list(self.materials),
+            "modes": list(self.modes),
             "date_from": self.date_from,
             "date_to": self.date_to,
         }

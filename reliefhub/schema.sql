@@ -75,7 +75,8 @@ CREATE TABLE shipments (
     description           VARCHAR NOT NULL,
     origin_place_id       VARCHAR NOT NULL REFERENCES places (place_id),
     destination_place_id  VARCHAR NOT NULL REFERENCES places (place_id),
-    mode                  VARCHAR NOT NULL CHECK (mode IN ('road', 'rail', 'sea', 'air')),
+    -- NULL where the source does not say how it travelled.
+    mode                  VARCHAR CHECK (mode IN ('road', 'rail', 'sea', 'air')),
     dispatched_on         DATE,
     delivered_on          DATE,
     date_precision        VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),

@@ -13,7 +13,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from reliefhub import exports, figures
 from reliefhub.db import Database, shared_database
-from reliefhub.filters import Filters, check_date_range, unknown_values
+from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
 
 BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
 FILTERS_KEY = "reliefhub_filters"
@@ -73,6 +73,14 @@ def sidebar_filters() -> Filters:
             key="material",
             bind="query-params",
         )
+        chosen_modes = st.multiselect(
+            "Transport mode",
+            list(MODES),
+            format_func=MODES.get,
+            key="mode",
+            bind="query-params",
+            help="Movements by these modes (requests have no mode).",
+        )
         picked = st.date_input(
             "Dates",
             value=(first, last),
@@ -89,6 +97,7 @@ def sidebar_filters() -> Filters:
     filters = Filters(
         countries=tuple(chosen_countries),
         materials=tuple(chosen_materials),
+        modes=tuple(chosen_modes),
         date_from=None if start == first else start,
         date_to=None if end in (last, None) else end,
     )
@@ -108,6 +117,8 @@ def filters_summary(filters: Filters) -> str:
         parts.append("countries " + ", ".join(filters.countries))
     if filters.materials:
         parts.append("materials " + ", ".join(filters.materials))
+    if filters.modes:
+        parts.append("modes " + ", ".join(filters.modes))
     if filters.date_from or filters.date_to:
         parts.append(f"dates {filters.date_from or '…'} to {filters.date_to or '…'}")
     return "Filtered to " + "; ".join(parts) if parts else "All countries, materials and dates"

@@ -15,7 +15,7 @@ SELECT
     s.recipient_iso3,
     s.provider_iso3,
     s.provider,
-    s.mode,
+    coalesce(s.mode, 'not_stated')          AS mode,
     s.material_code,
     m.name                                   AS material_name,
     m.category                               AS material_category,
@@ -54,14 +54,16 @@ JOIN places d ON d.place_id = f.destination_place_id
 WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id);
 
 -- The shared filters, written once. An empty list or a NULL date matches
--- everything. A record dated only to a month matches any range that overlaps
+-- everything. A shipment whose mode the source does not state has mode
+-- 'not_stated' here, so it can be shown and filtered as such. A record dated only to a month matches any range that overlaps
 -- that month, so vague dates are neither dropped nor pinned to the 1st.
-CREATE OR REPLACE MACRO filtered_movements(countries, materials, date_from, date_to) AS TABLE
+CREATE OR REPLACE MACRO filtered_movements(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT *
 FROM movements
 WHERE (len(countries) = 0
        OR list_has_any(countries, [origin_iso3, destination_iso3, recipient_iso3, provider_iso3]))
   AND (len(materials) = 0 OR list_contains(materials, material_code))
+  AND (len(modes) = 0 OR list_contains(modes, mode))
   AND (date_to IS NULL OR event_date <= date_to)
   AND (date_from IS NULL
        OR (CASE date_precision WHEN 'month' THEN last_day(event_date) ELSE event_date END) >= date_from);

@@ -35,4 +35,4 @@ def fixture_copy(tmp_path) -> Path:
 
 def no_filters(**overrides) -> dict:
     """Query parameters with every shared filter unset."""
-    return {"countries": [], "materials": [], "date_from": None, "date_to": None} | overrides
+    return {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None} | overrides

@@ -1,0 +1,105 @@
+"""The built-in spring-2020 data: it loads, it keeps its sources, and the corridors are where they were."""
+
+from datetime import date
+
+import pytest
+
+from reliefhub import DATA_DIR
+from reliefhub.db import Database
+from reliefhub.loader import build_database
+from tests.conftest import no_filters
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("real") / "real.duckdb"
+    counts = build_database(DATA_DIR, path)
+    db = Database(path)
+    db.counts = counts
+    yield db
+    db.close()
+
+
+def test_row_counts(real_db):
+    assert real_db.counts == {
+        "countries": 237,
+        "places": 96,
+        "materials": 17,
+        "requests": 26,
+        "flights": 59,
+        "shipments": 159,
+    }
+
+
+def test_every_fact_row_keeps_its_public_source(real_db):
+    for table in ("requests", "flights", "shipments"):
+        sources = real_db.connection.table(table).select("source_urls, source_note").fetchall()
+        for urls, note in sources:
+            assert all(u.startswith(("https://", "http://")) for u in urls.split(" ; ")), urls
+            assert note.strip()
+
+
+def test_vague_dates_stay_vague(real_db):
+    month_only = real_db.connection.execute(
+        "SELECT count(*), count(*) FILTER (WHERE day(coalesce(delivered_on, dispatched_on)) <> 1) "
+        "FROM shipments WHERE date_precision = 'month'"
+    ).fetchone()
+    assert month_only[0] > 0 and month_only[1] == 0
+
+
+def flow(flows, origin, destination):
+    match = flows[(flows.origin_place_id == origin) & (flows.destination_place_id == destination)]
+    assert len(match) >= 1, f"no flow {origin} -> {destination}"
+    return match.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def flows(real_db):
+    return real_db.query("movement_flows", no_filters(colour_by="mode"))
+
+
+def test_named_corridors_are_on_the_map(flows):
+    nh90 = flow(flows, "metz", "essen-muelheim-airport")
+    assert "NH90" in nh90.aircraft and nh90.flights == 3 and nh90.patients >= 4
+    truck = flow(flows, "opocinek-depot", "milan")
+    assert truck.category == "road" and "Protective clothing" in truck.materials
+    c130 = flow(flows, "pardubice-airport", "torrejon-air-base")
+    assert "C-130" in c130.aircraft
+    assert "A310" in flow(flows, "bergamo-airport", "cologne-bonn-airport").aircraft
+    assert "A310" in flow(flows, "bergamo-airport", "hamburg-airport").aircraft
+    salis_or_sac = flows[flows.aircraft.fillna("").str.contains("An-124|An-225|C-17")]
+    assert {
+        "pardubice-airport",
+        "bratislava-airport",
+        "wroclaw-airport",
+        "bucharest-otopeni-airport",
+        "leipzig-halle-airport",
+    } <= set(salis_or_sac.destination_place_id)
+
+
+@pytest.mark.parametrize(
+    ("place_id", "latitude", "longitude"),
+    [
+        ("metz", 49.119, 6.173),
+        ("essen-muelheim-airport", 51.402, 6.937),
+        ("milan", 45.464, 9.190),
+        ("pardubice-airport", 50.013, 15.739),
+        ("torrejon-air-base", 40.497, -3.446),
+        ("bergamo-airport", 45.674, 9.704),
+        ("cologne-bonn-airport", 50.866, 7.143),
+    ],
+)
+def test_corridor_places_have_the_right_coordinates(real_db, place_id, latitude, longitude):
+    found = real_db.connection.execute(
+        "SELECT latitude, longitude FROM places WHERE place_id = $id", {"id": place_id}
+    ).fetchone()
+    assert found == (pytest.approx(latitude, abs=0.01), pytest.approx(longitude, abs=0.01))
+
+
+def test_spains_eadrcc_request_was_open_on_1_april_and_closed_by_22_april(real_db):
+    def spanish(as_of):
+        rows = real_db.query("open_requests", no_filters(as_of=as_of, countries=["ESP"]))
+        return rows[rows.channel == "eadrcc"]
+
+    assert len(spanish(date(2020, 4, 1))) == 9
+    assert spanish(date(2020, 4, 22)).empty
