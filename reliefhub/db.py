@@ -11,6 +11,8 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -118,10 +120,31 @@ class Database:
         frame = self.query(name, params)
         return None if frame.empty else frame.iat[0, 0]
 
-    def data_changed(self) -> None:
-        """Forget cached results after a write through this process."""
-        self._version += 1
-        self._cache.clear()
+    @contextmanager
+    def transaction(self):
+        """All of a change or none of it, one writer at a time in this process.
+
+        Yields a cursor inside an open transaction. On success the change is
+        committed, the data's change time recorded, and cached results
+        forgotten; on any error everything is rolled back.
+        """
+        with self._write_lock:
+            cursor = self.connection.cursor()
+            try:
+                cursor.begin()
+                yield cursor
+                cursor.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
+                    {"now": datetime.now(UTC).isoformat(timespec="seconds")},
+                )
+                cursor.commit()
+            except BaseException:
+                cursor.rollback()
+                raise
+            finally:
+                cursor.close()
+            self._version += 1
+            self._cache.clear()
 
     def close(self) -> None:
         self.connection.close()
