@@ -10,14 +10,15 @@ ui.start_page("Movements")
 first, last = ui.data_bounds()
 filters = ui.current_filters()
 
+ui.adopt_from_url("colour", ui.one_of(figures.COLOUR_BY_LABELS), "colour choice")
 colour_by = st.radio(
     "Colour arcs by",
     list(figures.COLOUR_BY_LABELS),
     format_func=figures.COLOUR_BY_LABELS.get,
     horizontal=True,
     key="colour",
-    bind="query-params",
 )
+ui.publish_to_url("colour", None if colour_by == "cargo_kind" else [colour_by])
 if "replay_day" not in st.session_state:
     st.session_state.replay_day = last
 playing = st.session_state.get("replaying", False)

@@ -7,17 +7,18 @@ from reliefhub import figures, ui
 ui.start_page("Open requests")
 first, last = ui.data_bounds()
 
+ui.adopt_from_url("as_of", ui.day_within(first, last), "as-of date")
+st.session_state.setdefault("as_of", last)
 as_of = st.date_input(
     "As of",
-    value=last,
     min_value=first,
     max_value=last,
     key="as_of",
-    bind="query-params",
     format="YYYY-MM-DD",
     help="Show what was open on this day: requests made by then, not yet closed, "
     "with deliveries counted up to that day.",
 )
+ui.publish_to_url("as_of", None if as_of == last else [str(as_of)])
 by_country = ui.query("open_requests_by_country", as_of=as_of)
 rows = ui.query("open_requests", as_of=as_of)
 

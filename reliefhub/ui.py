@@ -5,6 +5,7 @@ filters, call queries, and draw.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pandas as pd
@@ -33,29 +34,96 @@ def data_bounds() -> tuple[date, date]:
     return bounds.at[0, "first_date"].date(), bounds.at[0, "last_date"].date()
 
 
+def adopt_from_url(key: str, parse: Callable[[list[str]], object], what: str) -> None:
+    """On a session's first run, set a widget's value from the link.
+
+    `parse` turns the raw URL values into the widget's value, or raises
+    ValueError with the reason, which the person who opened the link sees.
+    Later runs keep whatever the person chose.
+    """
+    if key in st.session_state or key not in st.query_params:
+        return
+    try:
+        st.session_state[key] = parse(st.query_params.get_all(key))
+    except ValueError as reason:
+        st.warning(f"Ignored the {what} from the link: {reason}", icon="⚠️")
+
+
+def publish_to_url(key: str, values: list[str] | None) -> None:
+    """Mirror a widget's value in the URL (None: leave it out), so the view is a link."""
+    if values:
+        if st.query_params.get_all(key) != values:
+            st.query_params[key] = values
+    elif key in st.query_params:
+        del st.query_params[key]
+
+
+def known_codes(known: dict[str, str], what: str) -> Callable[[list[str]], list[str]]:
+    def parse(raw: list[str]) -> list[str]:
+        for notice in unknown_values(raw, set(known), what):
+            st.warning(notice, icon="⚠️")
+        return [code for code in dict.fromkeys(raw) if code in known]
+
+    return parse
+
+
+def date_range_within(first: date, last: date) -> Callable[[list[str]], tuple[date, date]]:
+    low, high = date(first.year - 1, 1, 1), date(last.year + 1, 12, 31)
+
+    def parse(raw: list[str]) -> tuple[date, date]:
+        picked, notices = check_date_range(raw)
+        if notices:
+            raise ValueError(notices[0].removeprefix("Ignored the date range from the link: "))
+        if not (low <= picked[0] and picked[1] <= high):
+            raise ValueError(f"dates must lie between {low} and {high}.")
+        return picked
+
+    return parse
+
+
+def one_of(options) -> Callable[[list[str]], str]:
+    def parse(raw: list[str]) -> str:
+        if len(raw) != 1 or raw[0] not in options:
+            raise ValueError(f"expected one of {', '.join(options)}.")
+        return raw[0]
+
+    return parse
+
+
+def day_within(first: date, last: date) -> Callable[[list[str]], date]:
+    def parse(raw: list[str]) -> date:
+        try:
+            day = date.fromisoformat(raw[0]) if len(raw) == 1 else None
+        except ValueError:
+            day = None
+        if day is None or not first <= day <= last:
+            raise ValueError(f"expected one day (YYYY-MM-DD) between {first} and {last}.")
+        return day
+
+    return parse
+
+
 def sidebar_filters() -> Filters:
     """Draw the shared filters and remember them for the page about to run.
 
-    Widgets are bound to the URL, so a filtered view is a link. Streamlit
-    silently drops URL values a widget does not offer; we read the raw values
-    first so that the person who opened the link is told what was ignored.
+    The filters live in the URL (?country=ITA&country=ESP&material=...&dates=
+    FROM&dates=TO), so a filtered view is a link. Values from a link are
+    checked against the database first; anything unknown is dropped with a
+    notice, so nothing from a URL reaches a query but known codes and dates.
     """
     db = database()
     countries = db.query("filter_countries")
     materials = db.query("filter_materials")
     first, last = data_bounds()
-
-    notices = unknown_values(st.query_params.get_all("country"), set(countries["iso3"]), "country")
-    notices += unknown_values(
-        st.query_params.get_all("material"), set(materials["material_code"]), "material"
-    )
-    _, date_notices = check_date_range(st.query_params.get_all("dates"))
-    if date_notices:
-        st.session_state["dates"] = (first, last)
-    notices += date_notices
-
     country_names = dict(zip(countries["iso3"], countries["name"], strict=True))
     material_names = dict(zip(materials["material_code"], materials["name"], strict=True))
+
+    adopt_from_url("country", known_codes(country_names, "country"), "countries")
+    adopt_from_url("material", known_codes(material_names, "material"), "materials")
+    adopt_from_url("mode", known_codes(MODES, "mode"), "modes")
+    adopt_from_url("dates", date_range_within(first, last), "date range")
+    st.session_state.setdefault("dates", (first, last))
+
     with st.sidebar:
         st.header("Filters")
         chosen_countries = st.multiselect(
@@ -63,37 +131,31 @@ def sidebar_filters() -> Filters:
             list(country_names),
             format_func=lambda code: f"{country_names[code]} ({code})",
             key="country",
-            bind="query-params",
             help="Requests from, and movements to, from or for these countries.",
         )
         chosen_materials = st.multiselect(
-            "Material",
-            list(material_names),
-            format_func=material_names.get,
-            key="material",
-            bind="query-params",
+            "Material", list(material_names), format_func=material_names.get, key="material"
         )
         chosen_modes = st.multiselect(
             "Transport mode",
             list(MODES),
             format_func=MODES.get,
             key="mode",
-            bind="query-params",
             help="Movements by these modes (requests have no mode).",
         )
         picked = st.date_input(
             "Dates",
-            value=(first, last),
             min_value=date(first.year - 1, 1, 1),
             max_value=date(last.year + 1, 12, 31),
             key="dates",
-            bind="query-params",
             format="YYYY-MM-DD",
         )
+    # While a range is being picked the widget holds only its first day.
     start, end = [*picked, None, None][:2]
-    if start and end and end < start:
-        notices.append("The date range ends before it starts; showing all dates.")
-        start = end = None
+    publish_to_url("country", chosen_countries)
+    publish_to_url("material", chosen_materials)
+    publish_to_url("mode", chosen_modes)
+    publish_to_url("dates", None if (start, end) == (first, last) or not end else [str(start), str(end)])
     filters = Filters(
         countries=tuple(chosen_countries),
         materials=tuple(chosen_materials),
@@ -101,8 +163,6 @@ def sidebar_filters() -> Filters:
         date_from=None if start == first else start,
         date_to=None if end in (last, None) else end,
     )
-    for notice in notices:
-        st.warning(notice, icon="⚠️")
     st.session_state[FILTERS_KEY] = filters
     return filters
 
@@ -180,7 +240,7 @@ def download_csv(frame: pd.DataFrame, table: str, *, key: str) -> None:
     """A download of exactly these rows, with an optional HXL hashtag row."""
     hxl = st.checkbox("Add HXL hashtag row", key=f"{key}_hxl", help="For humanitarian tools that read HXL.")
     st.download_button(
-        f"Download {len(frame):,} rows as CSV",
+        f"Download {len(frame):,} row{'' if len(frame) == 1 else 's'} as CSV",
         data=exports.to_csv_bytes(frame, hxl=hxl),
         file_name=exports.file_name(table, current_filters().slug(), datetime.now()),
         mime="text/csv",

@@ -20,7 +20,7 @@ def fixture_db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def fixture_db(fixture_db_path) -> Database:
-    db = Database(fixture_db_path, read_only=True)
+    db = Database(fixture_db_path)
     yield db
     db.close()
 

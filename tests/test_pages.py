@@ -1,0 +1,132 @@
+"""Every page under Streamlit's AppTest, with filters from the URL, hostile ones included."""
+
+import json
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reliefhub import REPO_DIR
+
+PAGES = ["pages/overview.py", "pages/movements.py", "pages/requests.py", "pages/data.py"]
+
+
+@pytest.fixture
+def app_db(fixture_db_path, tmp_path, monkeypatch):
+    """A private copy: a DuckDB file is open in one configuration per process."""
+    path = tmp_path / "app.duckdb"
+    shutil.copy(fixture_db_path, path)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    return path
+
+
+def run_page(page: str, **query) -> AppTest:
+    app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.switch_page(page)
+    return app.run()
+
+
+def deck(app: AppTest) -> dict:
+    return json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+
+
+def download_labels(app: AppTest) -> list[str]:
+    return [button.proto.label for button in app.get("download_button")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_with_navigation_and_filters(app_db, page):
+    app = run_page(page)
+    assert not app.exception
+    assert [w.label for w in app.sidebar.multiselect] == ["Country", "Material", "Transport mode"]
+    assert app.title[0].value
+
+
+def test_overview_shows_headline_figures_chart_and_corridor_arcs(app_db):
+    app = run_page("pages/overview.py")
+    assert [(m.label, m.value) for m in app.metric] == [
+        ("Open requests on 30 Apr 2020", "3"),
+        ("Shipments in transit", "1"),
+        ("Shipments delivered", "7"),
+        ("Flights", "6"),
+        ("Patients moved", "12"),
+    ]
+    spec = deck(app)
+    basemap = next(layer for layer in spec["layers"] if layer["id"] == "basemap")
+    assert basemap["data"] == "/app/static/basemap/countries-50m.geojson"
+    arcs = next(layer for layer in spec["layers"] if layer["id"] == "flows")["data"]
+    assert {
+        ("metz", "essen-muelheim-airport"),
+        ("opocinek", "milan"),
+        ("bergamo-airport", "cologne-bonn-airport"),
+    } <= {(a["origin_place_id"], a["destination_place_id"]) for a in arcs}
+    assert json.loads(app.get("deck_gl_json_chart")[0].proto.tooltip) == {"text": "{tooltip}"}
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert {trace["name"] for trace in chart["data"]} == {"ppe", "medical equipment", "patients"}
+
+
+def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
+    app = run_page("pages/movements.py", colour="mode")
+    spec = deck(app)
+    assert [layer["@@type"] for layer in spec["layers"]] == [
+        "GeoJsonLayer",
+        "ArcLayer",
+        "ScatterplotLayer",
+        "TextLayer",
+    ]
+    arcs = next(layer for layer in spec["layers"] if layer["id"] == "flows")["data"]
+    metz = next(a for a in arcs if a["origin_place_id"] == "metz")
+    assert metz["tooltip"].startswith("Metz → Essen/Mülheim Airport · 3 flights")
+    assert app.radio[0].value == "mode"
+    assert app.slider[0].value.isoformat() == "2020-04-30"
+
+
+def test_url_filters_narrow_every_view(app_db):
+    data = run_page("pages/data.py", country=["ITA"])
+    assert download_labels(data) == [
+        "Download 1 row as CSV",
+        "Download 2 rows as CSV",
+        "Download 1 row as CSV",
+    ]
+    overview = run_page("pages/overview.py", country=["ITA"], material=["patients"])
+    assert [m.value for m in overview.metric] == ["0", "0", "1", "1", "6"]
+    assert "Filtered to countries ITA; materials patients" in overview.caption[0].value
+
+
+@pytest.mark.parametrize(
+    ("query", "notice"),
+    [
+        ({"country": ["' OR 1=1 --"]}, "Ignored country `' OR 1=1 --` from the link"),
+        ({"country": ["XXX"]}, "Ignored country `XXX` from the link"),
+        ({"country": ["Ελλάδα"]}, "Ignored country `Ελλάδα` from the link"),
+        ({"country": ["A" * 10_000]}, "Ignored country `" + "A" * 40 + "…`"),
+        ({"material": ["ventilators'); DROP TABLE requests; --"]}, "Ignored material"),
+        ({"dates": ["2020-04-30", "2020-03-01"]}, "it ends (2020-03-01) before it starts (2020-04-30)"),
+        ({"dates": ["2020-02-30", "2020-03-01"]}, "not valid YYYY-MM-DD dates"),
+        ({"dates": ["1900-01-01", "2020-03-01"]}, "dates must lie between"),
+        ({"mode": ["teleport"]}, "Ignored mode `teleport`"),
+    ],
+)
+@pytest.mark.parametrize("page", ["pages/movements.py", "pages/data.py"])
+def test_hostile_url_values_are_ignored_with_a_notice(app_db, page, query, notice):
+    app = run_page(page, **query)
+    assert not app.exception
+    assert any(notice in w.value for w in app.warning), [w.value for w in app.warning]
+    assert "All countries, materials and dates" in app.caption[0].value
+    if page == "pages/data.py":
+        assert download_labels(app) == [
+            "Download 4 rows as CSV",
+            "Download 8 rows as CSV",
+            "Download 6 rows as CSV",
+        ]
+
+
+def test_open_requests_as_of_a_day_from_the_url(app_db):
+    april_1 = run_page("pages/requests.py", as_of=["2020-04-01"])
+    assert "**4 open requests** from 3 countries on 01 Apr 2020" in april_1.markdown[0].value
+    april_30 = run_page("pages/requests.py")
+    assert "**3 open requests** from 3 countries on 30 Apr 2020" in april_30.markdown[0].value
+    bad = run_page("pages/requests.py", as_of=["2021-13-01"])
+    assert any("Ignored the as-of date" in w.value for w in bad.warning)
