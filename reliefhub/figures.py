@@ -176,7 +176,7 @@ def movement_deck(
     """The movements map: country outlines, one arc per flow, sized points, labels."""
     flows = flows.assign(
         tooltip=[flow_tooltip(r) for r in flows.itertuples()],
-        colour=[category_colour(colour_by, c) for c in flows["category"]],
+        colour=[[*category_colour(colour_by, c), 210] for c in flows["category"]],
     )
     busiest_flow = max(int(flows["movements"].max()), 1) if len(flows) else 1
     flows["width"] = 2 + 10 * (flows["movements"] / busiest_flow) ** 0.5
@@ -220,6 +220,7 @@ def movement_deck(
             get_source_color="colour",
             get_target_color="colour",
             get_width="width",
+            get_height=0.5,
             width_units="'pixels'",
             great_circle=True,
             pickable=True,

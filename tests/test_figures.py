@@ -65,8 +65,8 @@ def test_arc_width_and_colour_follow_count_and_category(fixture_db):
     arcs = {a["origin_place_id"]: a for a in layer(deck_spec(fixture_db, "mode"), "flows")["data"]}
     assert arcs["metz"]["width"] == 12.0  # the busiest route
     assert arcs["opocinek"]["width"] < arcs["pardubice-airport"]["width"] < arcs["metz"]["width"]
-    assert arcs["opocinek"]["colour"] == figures.PALETTE["orange"]  # road
-    assert arcs["metz"]["colour"] == figures.PALETTE["sky_blue"]  # air
+    assert arcs["opocinek"]["colour"] == [*figures.PALETTE["orange"], 210]  # road
+    assert arcs["metz"]["colour"] == [*figures.PALETTE["sky_blue"], 210]  # air
 
 
 def test_date_span_keeps_vague_dates_vague():

@@ -1,0 +1,221 @@
+"""What a person sees, in a real headless Chromium against `streamlit run`.
+
+Each test starts its own server on a free port, because the first request a
+fresh server receives decides how Streamlit treats page links (see
+ui.start_page). Screenshots are saved under test-artifacts/ for a person to
+look at; their paths are printed (pytest -s shows them).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from reliefhub import DATA_DIR, REPO_DIR
+from reliefhub.__main__ import main as cli
+from reliefhub.loader import build_database
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO_DIR / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("Debian's chromium is required for the browser tests: apt-get install chromium")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium); CI installs it", allow_module_level=True
+    )
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "real.duckdb"
+    build_database(DATA_DIR, path)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free port, as the README starts it."""
+
+    def __init__(self, db: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO_DIR,
+            env=os.environ | {"RELIEFHUB_DB": str(db)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
+                    if reply.read() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit did not start:\n" + self.process.stdout.read().decode())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(real_db):
+    running = Server(real_db)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def open_page(browser, server, path: str, *, width=1920, height=1080):
+    """Open a page, recording every request it makes."""
+    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    page.requests_made = []
+    page.on("request", lambda request: page.requests_made.append(request.url))
+    started = time.monotonic()
+    page.goto(server.base + path)
+    page.wait_for_selector("[data-testid='stSidebar']", timeout=60_000)
+    page.load_seconds = time.monotonic() - started
+    return page
+
+
+def requests_outside(page, server) -> list[str]:
+    local = (server.base, "data:", "blob:")
+    return [url for url in page.requests_made if not url.startswith(local)]
+
+
+def save(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    print(f"\nscreenshot: {path}")
+    return path
+
+
+def assert_no_error_on_page(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Page not found" not in body
+
+
+def wait_for_drawn_map(page) -> Image.Image:
+    """Wait until deck.gl has drawn the basemap and arcs; return the map's pixels."""
+    canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
+    canvas.wait_for(state="visible", timeout=60_000)
+    deadline = time.monotonic() + 30
+    while True:
+        image = Image.open(BytesIO(canvas.screenshot())).convert("RGB")
+        colours = image.getcolors(maxcolors=1_000_000) or []
+        arc_blue = sum(n for n, (r, g, b) in colours if b > 180 and g > 140 and r < 140)
+        if arc_blue > 200 or time.monotonic() > deadline:
+            return image
+        page.wait_for_timeout(500)
+
+
+@pytest.mark.parametrize("path", ["/movements", "/requests", "/data", "/"])
+def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, server, path):
+    page = open_page(browser, server, path)
+    page.wait_for_timeout(2500)
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert all(label in nav for label in ("Overview", "Movements", "Open requests", "Data"))
+    assert page.get_by_text("Filters", exact=True).count() == 1
+    assert_no_error_on_page(page)
+    assert requests_outside(page, server) == []
+    page.close()
+
+
+def test_movements_map_draws_offline(browser, server):
+    page = open_page(browser, server, "/movements")
+    started = time.monotonic()
+    image = wait_for_drawn_map(page)
+    drawn_after = page.load_seconds + time.monotonic() - started
+    save(page, "movements")
+    print(f"movements canvas drawn {drawn_after:.1f} s after navigation")
+
+    colours = image.getcolors(maxcolors=1_000_000)
+    background = max(colours)[1]
+    drawn = sum(n for n, colour in colours if colour != background)
+    assert drawn > 0.2 * image.width * image.height, "the basemap did not draw"
+    arc_blue = sum(n for n, (r, g, b) in colours if b > 180 and g > 140 and r < 140)
+    assert arc_blue > 200, "no sky-blue arcs were drawn"
+    assert "Metz" in page.inner_text("body") or page.locator("canvas").count() >= 1
+    assert_no_error_on_page(page)
+    assert requests_outside(page, server) == []
+    page.close()
+
+
+def test_filters_follow_the_person_from_page_to_page(browser, server):
+    page = open_page(browser, server, "/movements?country=ITA&material=patients")
+    page.wait_for_timeout(2000)
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Data").click()
+    page.wait_for_url("**/data?*", timeout=20_000)
+    page.wait_for_timeout(2000)
+    assert "country=ITA" in page.url and "material=patients" in page.url
+    assert "Filtered to countries ITA; materials patients" in page.inner_text("body")
+    assert_no_error_on_page(page)
+    page.close()
+
+
+def test_page_download_is_byte_identical_to_the_command_line_export(browser, real_db, tmp_path):
+    expected = tmp_path / "cli.csv"
+    assert cli(["export", "shipments", "--db", str(real_db), "--country", "ITA", "--out", str(expected)]) == 0
+    server = Server(real_db)
+    try:
+        page = open_page(browser, server, "/data?country=ITA")
+        page.get_by_role("tab", name="Shipments").click()
+        button = page.locator("[data-testid='stDownloadButton'] button").nth(1)
+        button.wait_for(state="visible", timeout=30_000)
+        with page.expect_download() as download:
+            button.click()
+        downloaded = Path(download.value.path()).read_bytes()
+        assert download.value.suggested_filename.startswith("relief-hub_shipments_ITA_")
+        assert downloaded == expected.read_bytes()
+        page.close()
+    finally:
+        server.stop()
