@@ -9,7 +9,7 @@ first, last = ui.data_bounds()
 
 ui.adopt_from_url("as_of", ui.day_within(first, last), "as-of date")
 st.session_state.setdefault("as_of", last)
-as_of = st.date_input(
+as_of = st.columns([1, 3])[0].date_input(
     "As of",
     min_value=first,
     max_value=last,
@@ -48,5 +48,17 @@ else:
         config={"displaylogo": False},
         key="open_requests_chart",
     )
-    ui.show_table(rows, key="open_requests_table")
+    ui.show_table(
+        rows,
+        key="open_requests_table",
+        first_columns=(
+            "requester_country",
+            "material_name",
+            "requested_quantity",
+            "delivered_quantity",
+            "missing_quantity",
+            "unit",
+            "days_waiting",
+        ),
+    )
 ui.download_csv(rows, "open_requests", key="download_open_requests")

@@ -253,9 +253,11 @@ def readable(column: str) -> str:
     return column.replace("_", " ").capitalize().replace("iso3", "ISO3").replace(" id", " ID")
 
 
-def show_table(frame: pd.DataFrame, *, key: str, height: int | None = None) -> None:
+def show_table(
+    frame: pd.DataFrame, *, key: str, first_columns: tuple[str, ...] = (), height: int | None = None
+) -> None:
     """A sortable table with readable headers and each row's first source as a link."""
-    shown = frame.copy()
+    shown = frame[[*first_columns, *(c for c in frame.columns if c not in first_columns)]].copy()
     config = {c: st.column_config.Column(readable(c)) for c in shown.columns}
     if "source_urls" in shown.columns:
         shown.insert(0, "source", shown["source_urls"].str.split(" ; ").str[0])

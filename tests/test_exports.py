@@ -2,11 +2,11 @@
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 
-from reliefhub import exports
+from reliefhub import REPO_DIR, exports
 from reliefhub.__main__ import main
 from tests.conftest import no_filters
 
@@ -107,3 +107,16 @@ def test_command_line_export_rejects_unknown_codes(fixture_db_path, tmp_path, ca
     assert code == 2
     assert "Unknown country or material code(s): XXX" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_export_columns_are_the_ones_the_readme_documents(fixture_db):
+    readme = (REPO_DIR / "README.md").read_text()
+    params = no_filters(as_of=date(2020, 4, 1))
+    for export, query in [
+        ("requests", "requests_table"),
+        ("shipments", "shipments_table"),
+        ("flights", "flights_table"),
+        ("open_requests", "open_requests"),
+    ]:
+        columns = ", ".join(fixture_db.query(query, params).columns)
+        assert f"| {export} | `{columns}` |" in readme
