@@ -16,7 +16,9 @@ navigation = st.navigation(
         st.Page("pages/movements.py", title="Movements", url_path="movements"),
         st.Page("pages/requests.py", title="Open requests", url_path="requests"),
         st.Page("pages/data.py", title="Data", url_path="data"),
+        st.Page("pages/wall.py", title="Wall screen", url_path="wall"),
     ]
 )
-ui.sidebar_filters()
+# The wall screen takes its filters from its link alone: nobody is at the keyboard.
+ui.sidebar_filters(show=navigation.url_path != "wall")
 navigation.run()

@@ -103,13 +103,14 @@ def day_within(first: date, last: date) -> Callable[[list[str]], date]:
     return parse
 
 
-def sidebar_filters() -> Filters:
+def sidebar_filters(*, show: bool = True) -> Filters:
     """Draw the shared filters and remember them for the page about to run.
 
     The filters live in the URL (?country=ITA&country=ESP&material=...&dates=
     FROM&dates=TO), so a filtered view is a link. Values from a link are
     checked against the database first; anything unknown is dropped with a
     notice, so nothing from a URL reaches a query but known codes and dates.
+    With show=False (the wall screen) the link still sets them, without widgets.
     """
     db = database()
     countries = db.query("filter_countries")
@@ -123,6 +124,17 @@ def sidebar_filters() -> Filters:
     adopt_from_url("mode", known_codes(MODES, "mode"), "modes")
     adopt_from_url("dates", date_range_within(first, last), "date range")
     st.session_state.setdefault("dates", (first, last))
+    if not show:
+        start, end = st.session_state["dates"]
+        filters = Filters(
+            countries=tuple(st.session_state.get("country", ())),
+            materials=tuple(st.session_state.get("material", ())),
+            modes=tuple(st.session_state.get("mode", ())),
+            date_from=None if start == first else start,
+            date_to=None if end == last else end,
+        )
+        st.session_state[FILTERS_KEY] = filters
+        return filters
 
     with st.sidebar:
         st.header("Filters")
@@ -184,8 +196,8 @@ def filters_summary(filters: Filters) -> str:
     return "Filtered to " + "; ".join(parts) if parts else "All countries, materials and dates"
 
 
-def start_page(title: str) -> None:
-    """First call of every page: make deep links safe, then draw the header.
+def start_page(title: str | None) -> None:
+    """First call of every page: make deep links safe, then draw the header (if titled).
 
     Because the page files live in a folder named pages/, a fresh server whose
     first request is a deep link (/wall after a reboot) runs in Streamlit's
@@ -196,6 +208,8 @@ def start_page(title: str) -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if title is None:
+        return
     first, last = data_bounds()
     st.title(title)
     st.caption(f"{filters_summary(current_filters())} · data from {first:%d %b %Y} to {last:%d %b %Y}")
@@ -208,13 +222,19 @@ def map_frame() -> figures.MapFrame:
     return figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
 
 
-def movements_map(colour_by: str, *, key: str, height: int, selectable: bool, **extra):
-    """Draw the movements map; returns the selection event when selectable."""
+def movements_deck(colour_by: str, *, label_px: int = 18, **extra):
+    """The movements map for the shared filters (and extra parameters), with its flows."""
     flows = query("movement_flows", colour_by=colour_by, **extra)
     places = query("movement_places", **extra)
     deck = figures.movement_deck(
-        flows, places, basemap_url=BASEMAP_URL, colour_by=colour_by, frame=map_frame()
+        flows, places, basemap_url=BASEMAP_URL, colour_by=colour_by, frame=map_frame(), label_px=label_px
     )
+    return deck, flows
+
+
+def movements_map(colour_by: str, *, key: str, height: int, selectable: bool, **extra):
+    """Draw the movements map; returns the selection event when selectable."""
+    deck, flows = movements_deck(colour_by, **extra)
     legend(colour_by, flows)
     if selectable:
         return st.pydeck_chart(
