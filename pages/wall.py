@@ -1,7 +1,8 @@
 """Wall screen: the operations picture for a room, refreshing itself with nobody at the keyboard.
 
 Settings come from the link: /wall?refresh=60&stale_after=1440&banner=NATO%20UNCLASSIFIED
-&rotate=map,requests,flights&rotate_every=30&replay=1&replay_speed=1, plus the shared filters.
+&rotate=map,requests,flights&rotate_every=30&replay=1&replay_speed=1&scale=2, plus the shared
+filters. scale=2 suits a 4K screen running without operating-system scaling.
 """
 
 import time
@@ -54,7 +55,7 @@ def fetch(view: str, day: date) -> Picture:
     by_country = ui.query("open_requests_by_country", as_of=day)
     deck, legend, flights = None, [], None
     if view == "map":
-        deck, flows = ui.movements_deck("cargo_kind", label_px=26, **bounded)
+        deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
     elif view == "flights":
         flights = ui.query("recent_flights", as_of=day, limit=12)

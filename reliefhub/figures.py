@@ -172,17 +172,24 @@ def movement_deck(
     colour_by: str,
     frame: MapFrame,
     label_px: int = 18,
+    scale: float = 1.0,
 ) -> pdk.Deck:
-    """The movements map: country outlines, one arc per flow, sized points, labels."""
+    """The movements map: country outlines, one arc per flow, sized points, labels.
+
+    `scale` enlarges lines, points, labels and zoom together, for a 4K screen
+    that runs without operating-system scaling.
+    """
+    label_px = round(label_px * scale)
+    frame = MapFrame(frame.latitude, frame.longitude, round(frame.zoom + math.log2(scale), 2))
     flows = flows.assign(
         tooltip=[flow_tooltip(r) for r in flows.itertuples()],
         colour=[[*category_colour(colour_by, c), 210] for c in flows["category"]],
     )
     busiest_flow = max(int(flows["movements"].max()), 1) if len(flows) else 1
-    flows["width"] = 2 + 10 * (flows["movements"] / busiest_flow) ** 0.5
+    flows["width"] = (2 + 10 * (flows["movements"] / busiest_flow) ** 0.5) * scale
     places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1
-    places["radius"] = 4 + 12 * (places["movements"] / busiest_place) ** 0.5
+    places["radius"] = (4 + 12 * (places["movements"] / busiest_place) ** 0.5) * scale
     labels = declutter_labels(places, frame.zoom, label_px) if len(places) else places
 
     layers = [

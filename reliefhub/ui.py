@@ -222,12 +222,18 @@ def map_frame() -> figures.MapFrame:
     return figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
 
 
-def movements_deck(colour_by: str, *, label_px: int = 18, **extra):
+def movements_deck(colour_by: str, *, label_px: int = 18, scale: float = 1.0, **extra):
     """The movements map for the shared filters (and extra parameters), with its flows."""
     flows = query("movement_flows", colour_by=colour_by, **extra)
     places = query("movement_places", **extra)
     deck = figures.movement_deck(
-        flows, places, basemap_url=BASEMAP_URL, colour_by=colour_by, frame=map_frame(), label_px=label_px
+        flows,
+        places,
+        basemap_url=BASEMAP_URL,
+        colour_by=colour_by,
+        frame=map_frame(),
+        label_px=label_px,
+        scale=scale,
     )
     return deck, flows
 

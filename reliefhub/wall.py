@@ -62,6 +62,8 @@ class WallSettings:
     rotate_seconds: int = 30
     replay: bool = False
     replay_seconds_per_day: float = 1.0
+    # Map lines, points, labels and zoom; 2 for a 4K screen without OS scaling.
+    map_scale: float = 1.0
 
     def tick_seconds(self) -> float:
         """How often the screen redraws: the refresh, a rotation or a replay step."""
@@ -95,6 +97,7 @@ def settings_from(params: dict[str, list[str]]) -> tuple[WallSettings, list[str]
         "rotate_every": ("rotate_seconds", lambda v: int(_number(v, 5, 3600, "rotate_every (seconds)"))),
         "replay_speed": ("replay_seconds_per_day", lambda v: _number(v, 0.2, 60, "replay_speed (seconds)")),
         "replay": ("replay", lambda v: v in ("1", "true", "yes")),
+        "scale": ("map_scale", lambda v: _number(v, 0.5, 4, "scale")),
         "banner": ("banner", lambda v: v.strip()[:60]),
         "rotate": ("rotate", _views),
     }

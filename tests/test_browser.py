@@ -219,3 +219,70 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
         page.close()
     finally:
         server.stop()
+
+
+VISIBLE_TEXT_SIZES = """() => [...document.querySelectorAll('body *')].filter(e => {
+    const r = e.getBoundingClientRect();
+    const shown = r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0
+        && r.top < innerHeight && r.left < innerWidth && getComputedStyle(e).visibility !== 'hidden';
+    return shown && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+}).map(e => [e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
+
+NO_SCROLLING = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const page = document.documentElement;
+    return [page.scrollWidth <= innerWidth, page.scrollHeight <= innerHeight,
+            main.scrollHeight <= main.clientHeight + 1];
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+def test_wall_screen_reads_from_across_the_room(browser, server, width, height):
+    scale = height / 1080
+    page = open_page(
+        browser, server, f"/wall?banner=NATO%20UNCLASSIFIED&scale={scale:g}", width=width, height=height
+    )
+    wait_for_drawn_map(page)
+    page.wait_for_timeout(1000)
+    save(page, f"wall-{width}x{height}")
+
+    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    assert not page.locator("[data-testid='stHeader']").is_visible()
+    assert page.evaluate(NO_SCROLLING) == [True, True, True]
+    assert page.locator(".wall-banner").count() == 2
+    for banner in page.locator(".wall-banner").all():
+        assert banner.is_visible() and banner.bounding_box()["y"] + 1 < height
+
+    values = page.locator(".wall-figure .value").all()
+    assert len(values) == 5
+    for value in values:
+        assert value.is_visible()
+        assert float(value.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 48 * scale - 1
+    sizes = page.evaluate(VISIBLE_TEXT_SIZES)
+    too_small = [(text, size) for text, size in sizes if size < 20]
+    assert too_small == []
+    assert page.locator(".wall-title").inner_text().count("Data as of") == 1
+    assert_no_error_on_page(page)
+    assert requests_outside(page, server) == []
+    page.close()
+
+
+def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser, real_db, tmp_path):
+    live = tmp_path / "live.duckdb"
+    shutil.copy(real_db, live)
+    server = Server(live)
+    try:
+        page = open_page(browser, server, "/wall?refresh=5")
+        wait_for_drawn_map(page)
+        good = live.with_name("good.duckdb")
+        live.rename(good)
+        live.write_bytes(b"not a database")
+        page.wait_for_selector("text=DATABASE UNAVAILABLE", timeout=20_000)
+        assert page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.is_visible()
+        assert page.locator(".wall-figure .value").count() == 5
+        good.replace(live)
+        page.wait_for_selector("text=DATABASE UNAVAILABLE", state="detached", timeout=20_000)
+        assert_no_error_on_page(page)
+        page.close()
+    finally:
+        server.stop()

@@ -33,6 +33,9 @@ def test_every_query_file_is_covered_here():
         "requests_table",
         "shipments_table",
         "flights_table",
+        "wall_figures",
+        "recent_flights",
+        "data_freshness",
     }
     assert {p.stem for p in QUERIES_DIR.glob("*.sql")} == tested
 
@@ -46,6 +49,7 @@ def test_queries_use_only_named_parameters():
             "data_bounds",
             "filter_countries",
             "filter_materials",
+            "data_freshness",
         }
 
 
@@ -251,3 +255,27 @@ def test_frame_bounds_and_filter_options(fixture_db):
         "protective_clothing",
         "respirators",
     ]
+
+
+def test_wall_figures_as_of_two_days(fixture_db):
+    columns = ("open_requests", "shipments_in_transit", "patients_last_7_days")
+    assert rows(fixture_db.query("wall_figures", no_filters(as_of=date(2020, 3, 31))), *columns) == [
+        (4, 1, 12)
+    ]
+    assert rows(fixture_db.query("wall_figures", no_filters(as_of=date(2020, 4, 30))), *columns) == [
+        (3, 1, 0)
+    ]
+
+
+def test_recent_flights_latest_first(fixture_db):
+    flights = fixture_db.query("recent_flights", no_filters(as_of=date(2020, 3, 29), limit=3))
+    assert rows(flights, "flight_date", "origin_name", "aircraft", "patients") == [
+        (T("2020-03-29"), "Metz", "French Army NH90 Caïman", 2),
+        (T("2020-03-29"), "Pardubice Airport", "Spanish Air Force C-130 Hercules", None),
+        (T("2020-03-28"), "Metz", "French Army NH90 Caïman", 2),
+    ]
+
+
+def test_data_freshness_is_the_last_change(fixture_db):
+    built = fixture_db.connection.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()[0]
+    assert fixture_db.query("data_freshness").at[0, "data_changed_at"] == T(built)

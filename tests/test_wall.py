@@ -1,0 +1,137 @@
+"""The wall screen: settings from its link, words and HTML it shows, and the page under AppTest."""
+
+import json
+import shutil
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reliefhub import REPO_DIR, ui, wall
+from tests.conftest import no_filters
+
+
+def test_settings_from_the_link():
+    settings, notices = wall.settings_from(
+        {
+            "refresh": ["15"],
+            "stale_after": ["90"],
+            "banner": ["NATO UNCLASSIFIED"],
+            "rotate": ["map,flights"],
+            "rotate_every": ["20"],
+            "replay": ["1"],
+            "replay_speed": ["0.5"],
+            "scale": ["2"],
+        }
+    )
+    assert notices == []
+    assert settings == wall.WallSettings(15, 90, "NATO UNCLASSIFIED", ("map", "flights"), 20, True, 0.5, 2.0)
+    assert settings.tick_seconds() == 0.5
+    assert [settings.view_at(t) for t in (0, 19, 20, 41)] == ["map", "map", "flights", "map"]
+
+
+def test_bad_settings_keep_their_defaults_with_a_notice():
+    settings, notices = wall.settings_from(
+        {"refresh": ["0"], "rotate": ["map,<script>"], "stale_after": ["soon"], "banner": ["x" * 500]}
+    )
+    assert settings.refresh_seconds == 60 and settings.rotate == ("map",)
+    assert settings.stale_after_minutes == 24 * 60 and len(settings.banner) == 60
+    assert notices == [
+        "Ignored refresh: refresh (seconds) must be a number from 5 to 3600.",
+        "Ignored stale_after: stale_after (min) must be a number from 1 to 525600.",
+        "Ignored rotate: rotate takes a comma-separated list of map, requests, flights.",
+    ]
+
+
+def test_freshness_says_when_the_screen_is_not_live():
+    changed = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    fresh = wall.freshness(changed, changed + timedelta(minutes=5), timedelta(minutes=60))
+    assert fresh == ("Data as of 30 Nov 2026 12:00 UTC (5 min ago)", False)
+    stale = wall.freshness(changed, changed + timedelta(hours=3, minutes=20), timedelta(minutes=60))
+    assert stale == ("Data as of 30 Nov 2026 12:00 UTC (3 h 20 min ago)", True)
+    assert "NOT LIVE" in wall.title_html("map", date(2020, 4, 1), stale[0], True)
+
+
+def test_banner_and_labels_are_escaped():
+    assert wall.banner_html("<b>EXERCISE</b>") == "<div class='wall-banner'>&lt;b&gt;EXERCISE&lt;/b&gt;</div>"
+    assert wall.banner_html("") == ""
+
+
+def test_headline_gaps_and_countries(fixture_db):
+    by_country = fixture_db.query("open_requests_by_country", no_filters(as_of=date(2020, 4, 1)))
+    assert wall.most_requested_missing(by_country) == [
+        ("Protective clothing missing (pieces)", "140 k"),
+        ("Ventilators missing (units)", "500"),
+    ]
+    side = wall.countries_html(by_country)
+    assert side.index("Spain") < side.index("France") < side.index("Italy")
+    assert "140 k pieces of protective clothing missing" in side
+    assert [wall.compact(n) for n in (12, 9_999, 140_000, 1_500_000)] == ["12", "9,999", "140 k", "1.5 M"]
+
+
+@pytest.fixture
+def wall_db(fixture_db_path, tmp_path, monkeypatch):
+    path = tmp_path / "wall.duckdb"
+    shutil.copy(fixture_db_path, path)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    return path
+
+
+def run_wall(app: AppTest | None = None, **query) -> AppTest:
+    if app is None:
+        app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+        for key, value in query.items():
+            app.query_params[key] = value
+        app.switch_page("pages/wall.py")
+    return app.run()
+
+
+def html_of(app: AppTest) -> str:
+    return "\n".join(element.proto.body for element in app.get("html"))
+
+
+def test_wall_shows_figures_map_and_banner_without_widgets(wall_db):
+    app = run_wall(banner=["EXERCISE"], country=["FRA"])
+    assert not app.exception
+    assert len(app.sidebar.multiselect) == 0
+    page = html_of(app)
+    assert page.count("<div class='wall-banner'>EXERCISE</div>") == 2
+    assert "<div class='value'>1</div><div class='label'>Open requests</div>" in page
+    assert "Patients moved, 7 days to 30 Apr" in page
+    arcs = next(
+        lay
+        for lay in json.loads(app.get("deck_gl_json_chart")[0].proto.json)["layers"]
+        if lay["id"] == "flows"
+    )
+    assert [(a["origin_place_id"], a["destination_place_id"]) for a in arcs["data"]] == [
+        ("metz", "essen-muelheim-airport")
+    ]
+
+
+def test_wall_keeps_the_last_good_picture_while_the_database_is_away(wall_db, monkeypatch):
+    app = run_wall()
+    assert "DATABASE UNAVAILABLE" not in html_of(app)
+
+    def away(*args, **kwargs):
+        raise duckdb.IOException("database is being rebuilt")
+
+    # Only the picture's queries fail: in a browser a refresh reruns just that part.
+    monkeypatch.setattr(ui, "query", away)
+    app = run_wall(app)
+    assert not app.exception
+    assert "DATABASE UNAVAILABLE · showing the picture of" in html_of(app)
+    assert len(app.get("deck_gl_json_chart")) == 1
+
+    monkeypatch.undo()
+    monkeypatch.setenv("RELIEFHUB_DB", str(wall_db))
+    app = run_wall(app)
+    assert "DATABASE UNAVAILABLE" not in html_of(app)
+
+
+def test_stale_data_is_flagged(wall_db):
+    with duckdb.connect(str(wall_db)) as con:
+        con.execute(
+            "UPDATE meta SET value = '2020-05-01T00:00:00+00:00' WHERE key IN ('built_at', 'data_changed_at')"
+        )
+    assert "NOT LIVE · Data as of 01 May 2020 00:00 UTC" in html_of(run_wall(stale_after=["60"]))
