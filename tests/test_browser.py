@@ -286,3 +286,34 @@ def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser,
         page.close()
     finally:
         server.stop()
+
+
+def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, server, real_db):
+    from reliefhub import figures
+    from reliefhub.db import Database
+
+    db = Database(real_db, read_only=True)
+    bounds = db.query("map_frame").iloc[0]
+    db.close()
+    frame = figures.frame_bounds(bounds.south, bounds.north, bounds.west, bounds.east)
+    page = open_page(browser, server, "/movements")
+    wait_for_drawn_map(page)
+    canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.bounding_box()
+    centre_x, centre_y = figures._screen_xy(frame.latitude, frame.longitude, frame.zoom)
+    place_x, place_y = figures._screen_xy(50.0134, 15.7386, frame.zoom)  # Pardubice airport
+    # The C-130 arc to Torrejón leaves from the airport and is drawn above its point.
+    page.mouse.move(
+        canvas["x"] + canvas["width"] / 2 + place_x - centre_x,
+        canvas["y"] + canvas["height"] / 2 + place_y - centre_y,
+    )
+    page.wait_for_timeout(500)
+    page.mouse.down()
+    page.wait_for_timeout(100)
+    page.mouse.up()
+    page.wait_for_selector("text=Records on this route: Pardubice Airport → Torrejón", timeout=20_000)
+    table = page.locator("[data-testid='stDataFrame']").first
+    table.wait_for(state="visible", timeout=20_000)
+    table.scroll_into_view_if_needed()
+    save(page, "movements-selected-route")
+    assert_no_error_on_page(page)
+    page.close()
