@@ -24,6 +24,14 @@ if "replay_day" not in st.session_state:
 playing = st.session_state.get("replaying", False)
 
 
+def toggle_replay():
+    """Start or stop the replay; starting from the last day starts over from the first."""
+    st.session_state.replaying = not st.session_state.get("replaying", False)
+    if st.session_state.replaying and st.session_state.replay_day >= last:
+        # Every replay tick first steps one day on, so the first tick shows the first day.
+        st.session_state.replay_day = first - timedelta(days=1)
+
+
 @st.fragment(run_every=1.0 if playing else None)
 def map_panel():
     """The replay control, the map and the records behind a selection.
@@ -43,11 +51,10 @@ def map_panel():
         key="replay_day",
         format="D MMM YYYY",
     )
-    if button_column.button("⏸ Pause" if playing else "▶ Play", use_container_width=True):
-        st.session_state.replaying = not playing
-        if not playing and day >= last:
-            st.session_state.replay_day = first
-        st.rerun()
+    if button_column.button(
+        "⏸ Pause" if playing else "▶ Play", key="replay_button", on_click=toggle_replay, width="stretch"
+    ):
+        st.rerun()  # the whole page, so the panel is re-created with (or without) its replay timer
 
     date_to = min(filters.date_to or last, day)
     selection = ui.movements_map(

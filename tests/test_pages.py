@@ -130,3 +130,18 @@ def test_open_requests_as_of_a_day_from_the_url(app_db):
     assert "**3 open requests** from 3 countries on 30 Apr 2020" in april_30.markdown[0].value
     bad = run_page("pages/requests.py", as_of=["2021-13-01"])
     assert any("Ignored the as-of date" in w.value for w in bad.warning)
+
+
+def test_replay_steps_through_the_days_and_the_map_follows(app_db):
+    app = run_page("pages/movements.py")
+    all_arcs = len(next(lay for lay in deck(app)["layers"] if lay["id"] == "flows")["data"])
+    app.button[0].click().run()
+    assert app.session_state["replaying"] is True
+    assert app.button[0].label == "⏸ Pause"
+    assert str(app.slider[0].value) == "2020-03-20"
+    app.run()  # the next tick of the replay
+    assert str(app.slider[0].value) == "2020-03-21"
+    arcs = next(lay for lay in deck(app)["layers"] if lay["id"] == "flows")["data"]
+    assert len(arcs) < all_arcs
+    app.button[0].click().run()
+    assert app.session_state["replaying"] is False
