@@ -21,6 +21,7 @@ from PIL import Image
 
 from reliefhub import DATA_DIR, REPO_DIR
 from reliefhub.__main__ import main as cli
+from reliefhub.figures import LAND
 from reliefhub.loader import build_database
 
 pytestmark = pytest.mark.browser
@@ -316,4 +317,34 @@ def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, ser
     table.scroll_into_view_if_needed()
     save(page, "movements-selected-route")
     assert_no_error_on_page(page)
+    page.close()
+
+
+def land_mask(image: Image.Image) -> set[tuple[int, int]]:
+    """Where the basemap's land colour shows: a fingerprint of the map's view."""
+    small = image.resize((image.width // 4, image.height // 4), Image.NEAREST)
+    return {
+        (x, y)
+        for x in range(small.width)
+        for y in range(small.height)
+        if small.getpixel((x, y)) == tuple(LAND)
+    }
+
+
+def overlap(a: set, b: set) -> float:
+    return len(a & b) / max(len(a | b), 1)
+
+
+def test_the_view_does_not_jump_back_when_a_choice_changes(browser, server):
+    page = open_page(browser, server, "/movements")
+    opened = land_mask(wait_for_drawn_map(page))
+    page.get_by_role("button", name="Zoom in").first.click()
+    page.wait_for_timeout(1500)
+    zoomed = land_mask(wait_for_drawn_map(page))
+    page.locator("[data-testid=stRadio] label", has_text="Transport mode").click()
+    page.wait_for_url("**colour=mode", timeout=20_000)
+    page.wait_for_timeout(4000)
+    after = land_mask(wait_for_drawn_map(page))
+    assert overlap(opened, zoomed) < 0.6, "zooming in did not change the view"
+    assert overlap(zoomed, after) > 0.9, "the map jumped back after the choice changed"
     page.close()
