@@ -39,6 +39,14 @@ def test_every_fact_row_keeps_its_public_source(real_db):
             assert note.strip()
 
 
+def test_a_linked_shipment_goes_to_the_country_that_asked(real_db):
+    mismatched = real_db.connection.execute(
+        "SELECT s.shipment_id FROM shipments s JOIN requests r USING (request_id) "
+        "WHERE s.recipient_iso3 <> r.requester_iso3"
+    ).fetchall()
+    assert mismatched == []
+
+
 def test_vague_dates_stay_vague(real_db):
     month_only = real_db.connection.execute(
         "SELECT count(*), count(*) FILTER (WHERE day(coalesce(delivered_on, dispatched_on)) <> 1) "
