@@ -66,30 +66,24 @@ def map_panel():
 
 
 def _selected_records(selection, date_to):
-    """Records behind the arc or place picked on the map, with a heading."""
+    """Records behind the arc or place picked on the map, under a heading."""
     objects = selection.selection.objects if selection else {}
     if arcs := objects.get("flows"):
         arc = arcs[0]
-        st.subheader(f"Records on this route: {arc['tooltip']}")
-        return ui.query(
-            "movement_records",
-            date_to=date_to,
-            origin_place_id=arc["origin_place_id"],
-            destination_place_id=arc["destination_place_id"],
-            place_id=None,
-        )
-    if places := objects.get("places"):
-        place = places[0]
-        st.subheader(f"Records at {place['name']}")
-        return ui.query(
-            "movement_records",
-            date_to=date_to,
-            origin_place_id=None,
-            destination_place_id=None,
-            place_id=place["place_id"],
-        )
-    st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")
-    return None
+        heading = f"Records on this route: {arc['tooltip']}"
+        where = {
+            "origin_place_id": arc["origin_place_id"],
+            "destination_place_id": arc["destination_place_id"],
+            "place_id": None,
+        }
+    elif places := objects.get("places"):
+        heading = f"Records at {places[0]['name']}"
+        where = {"origin_place_id": None, "destination_place_id": None, "place_id": places[0]["place_id"]}
+    else:
+        st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")
+        return None
+    st.subheader(heading)
+    return ui.query("movement_records", date_to=date_to, **where)
 
 
 map_panel()
