@@ -16,6 +16,9 @@ navigation = st.navigation(
         st.Page("pages/movements.py", title="Movements", url_path="movements"),
         st.Page("pages/requests.py", title="Open requests", url_path="requests"),
         st.Page("pages/data.py", title="Data", url_path="data"),
+        st.Page("pages/record.py", title="Record", url_path="record"),
+        st.Page("pages/import.py", title="Import", url_path="import"),
+        st.Page("pages/audit.py", title="Audit", url_path="audit"),
         st.Page("pages/wall.py", title="Wall screen", url_path="wall"),
     ]
 )

@@ -1,7 +1,8 @@
-"""Command line: python -m reliefhub build-db | export.
+"""Command line: python -m reliefhub build-db | export | import.
 
 python -m reliefhub build-db
 python -m reliefhub export shipments --country ITA --out shipments.csv
+python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
 """
 
 from __future__ import annotations
@@ -75,6 +76,60 @@ def export(args: argparse.Namespace) -> int:
         db.close()
 
 
+def import_file(args: argparse.Namespace) -> int:
+    """Exit 0 when the file was written (or passed --check), 1 when it was
+    rejected, 2 when the import could not run at all."""
+    from reliefhub import imports
+
+    path = Path(args.db or database_path())
+    ensure_database(path)
+    try:
+        db = Database(path)
+    except duckdb.IOException as error:
+        # DuckDB lets one process at a time open a database file for writing.
+        print(
+            f"Cannot open {path}: {error}\nIs the dashboard running on it? DuckDB lets one process "
+            "write a database file: import on the dashboard's Import page, or stop the dashboard.",
+            file=sys.stderr,
+        )
+        return 2
+    last_shown = [-1.0]
+
+    def progress(fraction: float, text: str) -> None:
+        if fraction - last_shown[0] >= 0.05 or fraction >= 1.0:
+            last_shown[0] = fraction
+            print(f"[{fraction:4.0%}] {text}", file=sys.stderr, flush=True)
+
+    try:
+        report = imports.import_file(
+            db,
+            Path(args.file),
+            args.kind,
+            who=args.who,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            check_only=args.check,
+            progress=progress,
+        )
+    finally:
+        db.close()
+    for column, value, place_id, rows in report.resolved:
+        print(f"  {column}: {value!r} read as place {place_id} ({rows:,} rows)")
+    if report.ok:
+        rate = report.rows / report.seconds if report.seconds else 0
+        print(f"{report.summary()} {report.seconds:.1f} s, {rate:,.0f} rows/s. Database: {path}")
+        return 0
+    print(report.summary(), file=sys.stderr)
+    for problem in report.problems[:20]:
+        print(f"  {problem}", file=sys.stderr)
+    if len(report.problems) > 20:
+        print(f"  ... and {len(report.problems) - 20:,} more", file=sys.stderr)
+    out = Path(args.report or Path(args.file).with_suffix(".rejections.csv"))
+    out.write_bytes(report.problems_csv())
+    print(f"The full report (line, column, value, reason) is in {out}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -100,6 +155,24 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--hxl", action="store_true", help="add an HXL hashtag row under the header")
     out.add_argument("--out", help="output file (default: a name that says what and when)")
     out.set_defaults(run=export)
+
+    load = commands.add_parser(
+        "import",
+        parents=[common],
+        help="import requests, flights or shipments from a CSV file: all rows or none",
+        description="Check a CSV file as a whole and write all of it in one transaction, or nothing. "
+        "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run.",
+    )
+    load.add_argument(
+        "file", help="CSV file: UTF-8 (with or without BOM) or Windows-1252, comma or semicolon"
+    )
+    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments"])
+    load.add_argument("--who", required=True, help="your name, recorded in the audit trail with every change")
+    load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
+    load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
+    load.add_argument("--check", action="store_true", help="check and count only; write nothing")
+    load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
+    load.set_defaults(run=import_file)
 
     args = parser.parse_args(argv)
     return args.run(args)

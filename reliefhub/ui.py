@@ -293,3 +293,20 @@ def show_table(
         if pd.api.types.is_datetime64_any_dtype(shown[column]):
             config[column] = st.column_config.DateColumn(readable(column), format="YYYY-MM-DD")
     st.dataframe(shown, hide_index=True, column_config=config, key=key, height=height or "auto")
+
+
+def who_field() -> str:
+    """Ask for the name recorded with every change, and keep it for the session
+    across pages (Streamlit forgets a widget's value when a page without it
+    runs, so the name is kept under a key of its own)."""
+    st.session_state.setdefault("staff_name", "")
+    name = st.text_input(
+        "Your name",
+        value=st.session_state["staff_name"],
+        key="staff_name_input",
+        max_chars=100,
+        placeholder="Recorded with every change you make",
+        help="Until there is sign-in, the audit trail records the name you give here.",
+    )
+    st.session_state["staff_name"] = name.strip()
+    return name.strip()

@@ -57,7 +57,73 @@ CROSS_TABLE_RULES = [
            WHERE t.origin_place_id = t.destination_place_id""",
         "a flight must land somewhere other than where it took off",
     ),
+    (
+        "shipments",
+        "request_id",
+        """SELECT t.__line, t.request_id FROM {typed} t
+           JOIN requests r ON r.request_id = t.request_id
+           WHERE r.requester_iso3 <> t.recipient_iso3""",
+        "answers a request from another country than the recipient",
+    ),
 ]
+
+# Status changes that make sense: from each status, the ones it may become.
+# Staying the same is always fine; anything else is refused (a cancelled
+# request cannot become fulfilled, a delivered shipment cannot go back on the road).
+STATUS_CHANGES = {
+    "requests": {
+        "open": ("partially_fulfilled", "fulfilled", "closed", "cancelled"),
+        "partially_fulfilled": ("fulfilled", "closed", "cancelled"),
+        "fulfilled": (),
+        "closed": (),
+        "cancelled": (),
+    },
+    "shipments": {
+        "planned": ("in_transit", "delivered", "cancelled"),
+        "in_transit": ("delivered", "cancelled"),
+        "delivered": (),
+        "cancelled": (),
+    },
+    "flights": {
+        "planned": ("airborne", "landed", "cancelled"),
+        "airborne": ("landed",),
+        "landed": (),
+        "cancelled": (),
+    },
+}
+
+
+def _status_change_rules() -> list[tuple[str, str, str, str]]:
+    """One cross-table rule per status a stored row can have: the row as it is
+    in the database against the same row as it arrives."""
+    rules = []
+    for table, changes in STATUS_CHANGES.items():
+        key = table.removesuffix("s") + "_id"
+        noun = table.removesuffix("s")
+        for before, allowed in changes.items():
+            keep = ", ".join(f"'{status}'" for status in (before, *allowed))
+            words = before.replace("_", " ")
+            article = "an" if words[0] in "aeiou" else "a"
+            message = (
+                f"{article} {words} {noun} can only become "
+                + " or ".join(s.replace("_", " ") for s in allowed)
+                if allowed
+                else f"{article} {words} {noun} cannot change status"
+            )
+            rules.append(
+                (
+                    table,
+                    "status",
+                    f"""SELECT t.__line, t.status FROM {{typed}} t
+                        JOIN {table} stored ON stored.{key} = t.{key}
+                        WHERE stored.status = '{before}' AND t.status NOT IN ({keep})""",
+                    message,
+                )
+            )
+    return rules
+
+
+CROSS_TABLE_RULES += _status_change_rules()
 
 
 @dataclass(frozen=True)
@@ -108,14 +174,27 @@ def stage_csv(
         f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
         f"SELECT row_number() OVER () + 1 AS {LINE}, * FROM read_csv($path, header = true, "
         "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', encoding = $encoding, "
-        "strict_mode = true, null_padding = false)",
+        # skip = 0: the header is line 1, never a line the sniffer decides to skip.
+        "strict_mode = true, null_padding = false, skip = 0)",
         {"path": str(path), "delim": delimiter, "encoding": encoding},
     )
     return [c for c, _ in table_columns(con, stage) if c != LINE]
 
 
+# CHECKs over two columns, as DuckDB prints them, and how to say them.
+CHECK_WORDS = [
+    (r"\(\((\w+) IS NULL\)(?: OR \(\w+ IS NULL\))? OR \(\1 >= (\w+)\)\)", "{0} must not be before {1}"),
+    (r"\(\((\w+) IS NOT NULL\) OR \((\w+) IS NOT NULL\)\)", "give {0} or {1} (or both)"),
+    (r"\(\((\w+) IS NULL\) OR \((\w+) IN \((.*)\)\)\)", "{0} is only given when {1} is one of: {2}"),
+    (r"\(\((\w+) != '(\w+)'\) OR \((\w+) IS NOT NULL\)\)", "{2} is required when {0} is {1}"),
+]
+
+
 def _describe_check(expression: str) -> str:
     """Plain words for the common CHECK shapes; the rule itself otherwise."""
+    for pattern, words in CHECK_WORDS:
+        if m := re.fullmatch(pattern, expression):
+            return words.format(*(g.replace("'", "") for g in m.groups()))
     if m := re.fullmatch(r"\(\"?\w+\"? IN \((.*)\)\)", expression):
         return "must be one of: " + m.group(1).replace("'", "")
     if re.fullmatch(r"\(\w+ >= 0\)", expression):
@@ -125,6 +204,14 @@ def _describe_check(expression: str) -> str:
     if "regexp_full_match" in expression:
         return "has the wrong format"
     return f"breaks the rule {expression}"
+
+
+def _cast(column: str, data_type: str) -> str:
+    text = f"nullif(trim({quote(column)}), '')"
+    if data_type in ("INTEGER", "BIGINT"):
+        # DuckDB rounds '2.5' to a whole number; a whole number must look like one.
+        text = f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN {text} END"
+    return f"TRY_CAST({text} AS {data_type}) AS {quote(column)}"
 
 
 def validate_staged(
@@ -152,7 +239,7 @@ def validate_staged(
         return "", problems
 
     typed = f"{stage}__typed"
-    casts = ", ".join(f"TRY_CAST(nullif(trim({quote(c)}), '') AS {t}) AS {quote(c)}" for c, t in columns)
+    casts = ", ".join(_cast(c, t) for c, t in columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}")
 
     checks: list[tuple[str, str, str]] = []  # (column, SQL giving line + value, problem)
@@ -233,3 +320,80 @@ def insert_typed(con: duckdb.DuckDBPyConnection, table: str, typed: str) -> int:
     return con.execute(
         f"INSERT INTO {quote(table)} BY NAME SELECT * EXCLUDE ({LINE}) FROM {quote(typed)}"
     ).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """What the catalogue says one column accepts: for form pickers and the import format."""
+
+    name: str
+    data_type: str
+    required: bool
+    choices: tuple[str, ...] = ()
+    references: str | None = None
+
+
+def column_rules(con: duckdb.DuckDBPyConnection, table: str) -> list[ColumnRule]:
+    """Every column of `table` with its type, whether it is required, the
+    values a one-column IN (...) CHECK allows, and the table it references."""
+    required, choices, references = set(), {}, {}
+    for kind, cols, expression, ref_table in con.execute(
+        "SELECT constraint_type, constraint_column_names, expression, referenced_table "
+        "FROM duckdb_constraints() WHERE table_name = $table",
+        {"table": table},
+    ).fetchall():
+        if kind == "NOT NULL":
+            required.add(cols[0])
+        elif kind == "FOREIGN KEY":
+            references[cols[0]] = ref_table
+        elif kind == "CHECK" and (m := re.fullmatch(r"\(\"?\w+\"? IN \((.*)\)\)", expression)):
+            choices[cols[0]] = tuple(v.strip().strip("'") for v in m.group(1).split(","))
+    return [
+        ColumnRule(c, t, c in required, choices.get(c, ()), references.get(c))
+        for c, t in table_columns(con, table)
+    ]
+
+
+def primary_key(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    return con.execute(
+        "SELECT constraint_column_names[1] FROM duckdb_constraints() "
+        "WHERE table_name = $table AND constraint_type = 'PRIMARY KEY'",
+        {"table": table},
+    ).fetchone()[0]
+
+
+def referenced_row_problems(
+    con: duckdb.DuckDBPyConnection, table: str, typed: str, file_label: str
+) -> list[Problem]:
+    """A stored row that other records refer to keeps its references as they are.
+
+    DuckDB rewrites a change to such a column as a delete and an insert, and
+    refuses the delete while anything refers to the row (a flight carrying
+    shipments cannot move to another airport). Say so by line and column
+    rather than fail with a constraint error at write time.
+    """
+    key = primary_key(con, table)
+    constraints = con.execute(
+        "SELECT table_name, constraint_column_names, referenced_table FROM duckdb_constraints() "
+        "WHERE constraint_type = 'FOREIGN KEY' AND (table_name = $table OR referenced_table = $table)",
+        {"table": table},
+    ).fetchall()
+    own = [cols[0] for t, cols, _ in constraints if t == table]
+    referring = [(t, cols[0]) for t, cols, ref in constraints if ref == table and t != table]
+    if not own or not referring:
+        return []
+    noun = table.removesuffix("s")
+    words = " or ".join(dict.fromkeys(t for t, _ in referring))
+    refers = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {quote(t)} r WHERE r.{quote(c)} = t.{quote(key)})" for t, c in referring
+    )
+    problems = []
+    for column in own:
+        q = quote(column)
+        for line, value in con.execute(
+            f"SELECT t.{LINE}, t.{q} FROM {quote(typed)} t JOIN {quote(table)} stored "
+            f"ON stored.{quote(key)} = t.{quote(key)} WHERE t.{q} IS DISTINCT FROM stored.{q} AND ({refers})"
+        ).fetchall():
+            message = f"cannot change while {words} refer to this {noun}; add a new {noun} instead"
+            problems.append(Problem(file_label, line, column, value, message))
+    return problems

@@ -159,12 +159,15 @@ def wait_for_drawn_map(page) -> Image.Image:
         page.wait_for_timeout(500)
 
 
-@pytest.mark.parametrize("path", ["/movements", "/requests", "/data", "/"])
+@pytest.mark.parametrize("path", ["/movements", "/requests", "/data", "/record", "/import", "/audit", "/"])
 def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, server, path):
     page = open_page(browser, server, path)
     page.wait_for_timeout(2500)
     nav = page.locator("[data-testid='stSidebarNav']").inner_text()
-    assert all(label in nav for label in ("Overview", "Movements", "Open requests", "Data"))
+    assert all(
+        label in nav
+        for label in ("Overview", "Movements", "Open requests", "Data", "Record", "Import", "Audit")
+    )
     assert page.get_by_text("Filters", exact=True).count() == 1
     assert_no_error_on_page(page)
     assert requests_outside(page, server) == []
@@ -311,9 +314,9 @@ def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, ser
     page.mouse.down()
     page.wait_for_timeout(100)
     page.mouse.up()
-    page.wait_for_selector("text=Records on this route: Pardubice Airport → Torrejón", timeout=20_000)
+    page.wait_for_selector("text=Records on this route: Pardubice Airport → Torrejón", timeout=45_000)
     table = page.locator("[data-testid='stDataFrame']").first
-    table.wait_for(state="visible", timeout=20_000)
+    table.wait_for(state="visible", timeout=45_000)
     table.scroll_into_view_if_needed()
     save(page, "movements-selected-route")
     assert_no_error_on_page(page)
@@ -348,3 +351,52 @@ def test_the_view_does_not_jump_back_when_a_choice_changes(browser, server):
     assert overlap(opened, zoomed) < 0.6, "zooming in did not change the view"
     assert overlap(zoomed, after) > 0.9, "the map jumped back after the choice changed"
     page.close()
+
+
+NEW_SHIPMENT = (
+    "shipment_id,recipient_iso3,provider,provider_iso3,material_code,quantity,description,origin_place_id,"
+    "destination_place_id,mode,dispatched_on,delivered_on,date_precision,status,request_id,flight_id,"
+    "source_urls,source_note\n"
+    "shp-wall-refresh-test,ITA,Czech Republic,CZE,masks_surgical,1000,Masks by truck,pardubice-airport,"
+    "milan,road,2020-05-25,,day,in_transit,,,https://example.org/wall-test,written by the browser test\n"
+)
+
+
+def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser, real_db, tmp_path):
+    live = tmp_path / "live.duckdb"
+    shutil.copy(real_db, live)
+    upload = tmp_path / "new-shipment.csv"
+    upload.write_text(NEW_SHIPMENT)
+    server = Server(live)
+    try:
+        wall = open_page(browser, server, "/wall?refresh=5")
+        in_transit = wall.locator(".wall-figure", has_text="Shipments in transit").locator(".value")
+        in_transit.wait_for(timeout=60_000)
+        before = int(in_transit.inner_text().replace(",", ""))
+        wall.evaluate("window.reliefHubMarker = 'still the same page'")
+
+        staff = open_page(browser, server, "/import")
+        staff.get_by_role("textbox", name="Your name").fill("Browser Test")
+        staff.get_by_role("textbox", name="Your name").press("Enter")
+        staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
+        staff.locator("input[type=file]").set_input_files(str(upload))
+        staff.get_by_role("button", name="Import").click()
+        staff.wait_for_selector("text=New", timeout=60_000)
+        written = time.monotonic()
+        staff.close()
+
+        wall.wait_for_function(
+            """expected => [...document.querySelectorAll('.wall-figure')].some(figure =>
+                figure.innerText.includes('Shipments in transit')
+                && figure.querySelector('.value').innerText === expected)""",
+            arg=str(before + 1),
+            timeout=30_000,
+        )
+        print(
+            f"\nwall showed the import {time.monotonic() - written:.1f} s after it was written (refresh 5 s)"
+        )
+        assert time.monotonic() - written <= 5 + 3
+        assert wall.evaluate("window.reliefHubMarker") == "still the same page"
+        wall.close()
+    finally:
+        server.stop()
