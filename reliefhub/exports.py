@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from datetime import datetime
 
@@ -77,23 +76,29 @@ def neutralise(text: str) -> str:
     return text
 
 
-def cell(value) -> str:
-    """One value as CSV text: ISO dates, plain numbers, empty for unknown."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, pd.Timestamp | datetime):
-        if value.hour == value.minute == value.second == value.microsecond == 0:
-            return value.strftime("%Y-%m-%d")
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return neutralise(str(value))
+def text_column(values: pd.Series) -> pd.Series:
+    """One column as CSV text, for all rows at once: ISO dates, plain numbers,
+    empty cells for unknown values, formulas neutralised."""
+    missing = values.isna()
+    if pd.api.types.is_bool_dtype(values):
+        text = values.map({True: "true", False: "false"})
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        midnight = (values.dt.floor("D") == values) | missing
+        text = values.dt.strftime("%Y-%m-%d")
+        if not midnight.all():
+            text = text.where(midnight, values.map(lambda v: v.isoformat()))
+    elif pd.api.types.is_integer_dtype(values):
+        text = values.astype("string")
+    elif pd.api.types.is_float_dtype(values):
+        whole = (values == values.round()).fillna(False)
+        text = values.astype(str).where(~whole, values.where(whole, 0).astype("int64").astype(str))
+    elif pd.api.types.is_string_dtype(values.dtype) and values.dropna().map(type).eq(str).all():
+        text = values.astype("string")
+        formula = text.str.startswith(FORMULA_START) & ~text.str.fullmatch(PLAIN_NUMBER.pattern)
+        text = text.where(~formula.fillna(False), "'" + text)
+    else:  # dates, decimals and other objects, one by one
+        text = values.map(lambda v: v.isoformat() if hasattr(v, "isoformat") else neutralise(str(v)))
+    return text.astype(object).where(~missing, "")
 
 
 def to_csv_bytes(frame: pd.DataFrame, *, hxl: bool = False) -> bytes:
@@ -103,8 +108,9 @@ def to_csv_bytes(frame: pd.DataFrame, *, hxl: bool = False) -> bytes:
     writer.writerow(frame.columns)
     if hxl:
         writer.writerow([HXL_TAGS.get(c, "") for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        writer.writerow([cell(v) for v in row])
+    if len(frame):
+        text = pd.DataFrame({i: text_column(frame[c]) for i, c in enumerate(frame.columns)})
+        text.to_csv(buffer, header=False, index=False, lineterminator="\r\n")
     return (BOM + buffer.getvalue()).encode("utf-8")
 
 

@@ -263,11 +263,15 @@ def legend(colour_by: str, flows: pd.DataFrame) -> None:
 
 
 def download_csv(frame: pd.DataFrame, table: str, *, key: str) -> None:
-    """A download of exactly these rows, with an optional HXL hashtag row."""
+    """A download of exactly these rows, with an optional HXL hashtag row.
+
+    The file is written only when the button is pressed: a million rows take
+    seconds, which a page rerun must not pay.
+    """
     hxl = st.checkbox("Add HXL hashtag row", key=f"{key}_hxl", help="For humanitarian tools that read HXL.")
     st.download_button(
         f"Download {len(frame):,} row{'' if len(frame) == 1 else 's'} as CSV",
-        data=exports.to_csv_bytes(frame, hxl=hxl),
+        data=lambda: exports.to_csv_bytes(frame, hxl=hxl),
         file_name=exports.file_name(table, current_filters().slug(), datetime.now()),
         mime="text/csv",
         key=key,

@@ -120,3 +120,14 @@ def test_export_columns_are_the_ones_the_readme_documents(fixture_db):
     ]:
         columns = ", ".join(fixture_db.query(query, params).columns)
         assert f"| {export} | `{columns}` |" in readme
+
+
+def test_unknown_whole_numbers_and_timestamps_are_written_plainly():
+    frame = pd.DataFrame(
+        {
+            "patients": pd.array([2, None], dtype="Int64"),
+            "changed_at": pd.to_datetime(["2026-11-30T14:02:05Z", None], utc=True),
+        }
+    )
+    rows = list(csv.reader(io.StringIO(exports.to_csv_bytes(frame).decode("utf-8-sig"))))
+    assert rows[1:] == [["2", "2026-11-30T14:02:05+00:00"], ["", ""]]
