@@ -1,8 +1,10 @@
-"""Command line: python -m reliefhub build-db | export | import.
+"""Command line: python -m reliefhub build-db | export | import | generate | bench.
 
 python -m reliefhub build-db
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
+python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
+python -m reliefhub bench --scales 10000,100000,1000000 --json bench/results.json
 """
 
 from __future__ import annotations
@@ -130,6 +132,28 @@ def import_file(args: argparse.Namespace) -> int:
     return 1
 
 
+def generate_db(args: argparse.Namespace) -> int:
+    from reliefhub import generate
+
+    seed = generate.DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        counts = generate.generate(args.scale, Path(args.out), seed)
+    except (ValidationError, ValueError, RuntimeError) as error:
+        print(f"generate failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Built {args.out}: SYNTHETIC data (seed {seed}), "
+        + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    )
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from reliefhub import bench
+
+    return bench.main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -173,6 +197,29 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--check", action="store_true", help="check and count only; write nothing")
     load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
     load.set_defaults(run=import_file)
+
+    synthetic = commands.add_parser(
+        "generate", help="write a synthetic database (for load tests), through the same loader and rules"
+    )
+    synthetic.add_argument("--scale", type=int, required=True, help="number of shipments")
+    synthetic.add_argument("--out", required=True, help="database file to write")
+    synthetic.add_argument("--seed", type=int, default=None, help="same seed, same database")
+    synthetic.set_defaults(run=generate_db)
+
+    measure = commands.add_parser(
+        "bench", help="measure every query and page at several scales against the performance budgets"
+    )
+    measure.add_argument("--scales", default="10000,100000,1000000", help="shipments, comma-separated")
+    measure.add_argument("--repeat", type=int, default=10, help="measured runs after a warm-up")
+    measure.add_argument("--seed", type=int, default=2020, help="seed of the synthetic databases")
+    measure.add_argument("--json", help="also write one JSON object per measurement to this file")
+    measure.add_argument("--cache", default="bench/cache", help="where databases are kept")
+    measure.add_argument(
+        "--parts",
+        default="queries,pages,payload,import,server",
+        help="a subset of queries,pages,payload,import,server",
+    )
+    measure.set_defaults(run=run_bench)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -208,11 +208,23 @@ def start_page(title: str | None) -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    synthetic_notice()
     if title is None:
         return
     first, last = data_bounds()
     st.title(title)
     st.caption(f"{filters_summary(current_filters())} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def synthetic_notice() -> None:
+    """Issue 7: a database made by `python -m reliefhub generate` says so on every page."""
+    info = database().query("dataset_info")
+    if len(info) and bool(info.at[0, "synthetic"]):
+        st.error(
+            f"SYNTHETIC DATA: generated for load tests (seed {info.at[0, 'seed']}, "
+            f"{int(info.at[0, 'scale']):,} shipments). Nothing on this page is a real event.",
+            icon="⚠️",
+        )
 
 
 def map_frame() -> figures.MapFrame:

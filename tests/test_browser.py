@@ -381,7 +381,9 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
         staff.locator("input[type=file]").set_input_files(str(upload))
         staff.get_by_role("button", name="Import").click()
-        staff.wait_for_selector("text=New", timeout=60_000)
+        new_rows = staff.get_by_test_id("stMetric").filter(has_text="New").get_by_test_id("stMetricValue")
+        new_rows.wait_for(timeout=60_000)
+        assert new_rows.inner_text() == "1"
         written = time.monotonic()
         staff.close()
 

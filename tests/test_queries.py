@@ -56,6 +56,7 @@ def test_queries_use_only_named_parameters():
             "filter_countries",
             "filter_materials",
             "data_freshness",
+            "dataset_info",
         }
 
 
