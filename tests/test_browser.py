@@ -215,8 +215,17 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
         page.get_by_role("tab", name="Shipments").click()
         button = page.locator("[data-testid='stDownloadButton'] button").nth(1)
         button.wait_for(state="visible", timeout=30_000)
-        with page.expect_download() as download:
-            button.click()
+        page.wait_for_selector("[data-testid='stStatusWidget']", state="hidden", timeout=30_000)
+        # The file is written when the button is pressed; a press that lands while
+        # the page is still rerunning can be lost, so press again if nothing comes.
+        for attempt in range(3):
+            try:
+                with page.expect_download(timeout=20_000) as download:
+                    button.click()
+                break
+            except playwright.TimeoutError:
+                if attempt == 2:
+                    raise
         downloaded = Path(download.value.path()).read_bytes()
         assert download.value.suggested_filename.startswith("relief-hub_shipments_ITA_")
         assert downloaded == expected.read_bytes()
