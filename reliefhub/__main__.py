@@ -37,18 +37,22 @@ def build_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def export(args: argparse.Namespace) -> int:
+def open_database(args: argparse.Namespace, instead: str) -> Database | None:
+    """The command's database, built if missing; None (with the reason printed)
+    while another process, usually the dashboard, holds it: DuckDB lets one
+    process at a time open a database file for writing."""
     path = Path(args.db or database_path())
     ensure_database(path)
     try:
-        db = Database(path)
+        return Database(path)
     except duckdb.IOException as error:
-        # DuckDB lets one process at a time open a database file for writing.
-        print(
-            f"Cannot open {path}: {error}\nIs the dashboard running on it? Stop it, "
-            "or download the same file from its Data page.",
-            file=sys.stderr,
-        )
+        print(f"Cannot open {path}: {error}\nIs the dashboard running on it? {instead}", file=sys.stderr)
+        return None
+
+
+def export(args: argparse.Namespace) -> int:
+    db = open_database(args, "Stop it, or download the same file from its Data page.")
+    if db is None:
         return 1
     try:
         known_countries = set(db.query("filter_countries")["iso3"])
@@ -83,18 +87,14 @@ def import_file(args: argparse.Namespace) -> int:
     rejected, 2 when the import could not run at all."""
     from reliefhub import imports
 
-    path = Path(args.db or database_path())
-    ensure_database(path)
-    try:
-        db = Database(path)
-    except duckdb.IOException as error:
-        # DuckDB lets one process at a time open a database file for writing.
-        print(
-            f"Cannot open {path}: {error}\nIs the dashboard running on it? DuckDB lets one process "
-            "write a database file: import on the dashboard's Import page, or stop the dashboard.",
-            file=sys.stderr,
-        )
+    db = open_database(
+        args,
+        "DuckDB lets one process write a database file: "
+        "import on the dashboard's Import page, or stop the dashboard.",
+    )
+    if db is None:
         return 2
+    path = db.path
     last_shown = [-1.0]
 
     def progress(fraction: float, text: str) -> None:
