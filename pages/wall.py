@@ -33,6 +33,7 @@ class Picture:
     by_country: pd.DataFrame
     deck: pdk.Deck | None
     legend: list[tuple[str, str]]
+    arcs_shown: str
     flights: pd.DataFrame | None
     fetched_at: datetime
     server_ms: float
@@ -53,10 +54,11 @@ def fetch(view: str, day: date) -> Picture:
     bounded = {"date_to": min(ui.current_filters().date_to or day, day)}
     headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
     by_country = ui.query("open_requests_by_country", as_of=day)
-    deck, legend, flights = None, [], None
+    deck, legend, arcs_shown, flights = None, [], "", None
     if view == "map":
         deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
+        arcs_shown = figures.arcs_shown(flows)
     elif view == "flights":
         flights = ui.query("recent_flights", as_of=day, limit=12)
     return Picture(
@@ -72,6 +74,7 @@ def fetch(view: str, day: date) -> Picture:
         by_country=by_country,
         deck=deck,
         legend=legend,
+        arcs_shown=arcs_shown,
         flights=flights,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
@@ -91,7 +94,7 @@ def draw(picture: Picture, trouble: str | None) -> None:
         if picture.view == "map":
             with st.container(key="wall_map"):
                 st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
-            st.html(wall.legend_html(picture.legend))
+            st.html(wall.legend_html(picture.legend, picture.arcs_shown))
         elif picture.view == "requests":
             chart = figures.open_requests_chart(picture.by_country, measure="count")
             chart.update_layout(font={"size": 22}, height=int(0.6 * 1080), title=None)

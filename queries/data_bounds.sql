@@ -1,6 +1,6 @@
 -- The span of the data: the default date range, and "data as of".
 SELECT
     least(min(event_date), (SELECT min(requested_on) FROM requests))    AS first_date,
-    greatest(max(CASE date_precision WHEN 'month' THEN last_day(event_date) ELSE event_date END),
+    greatest(max(event_until),
              (SELECT max(coalesce(closed_on, requested_on)) FROM requests)) AS last_date
 FROM movements;

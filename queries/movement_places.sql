@@ -1,11 +1,18 @@
--- The map's points: every place that filtered movements leave from or arrive
--- at, with its traffic in both directions.
-WITH endpoints AS (
-    SELECT origin_place_id AS place_id, 1 AS departures, 0 AS arrivals
+-- The map's points: the places filtered movements leave from or arrive at,
+-- with their traffic in both directions; at most $limit, the busiest, and
+-- places_total says how many there were. Counted per route first, so a
+-- million movements are grouped by a small integer, not by place names.
+WITH per_route AS (
+    SELECT route, count(*) AS n
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    GROUP BY route
+),
+endpoints AS (
+    SELECT r.origin_place_id AS place_id, p.n AS departures, 0 AS arrivals
+    FROM per_route p JOIN movement_routes r USING (route)
     UNION ALL
-    SELECT destination_place_id, 0, 1
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    SELECT r.destination_place_id, 0, p.n
+    FROM per_route p JOIN movement_routes r USING (route)
 )
 SELECT
     p.place_id,
@@ -14,10 +21,12 @@ SELECT
     p.iso3,
     p.latitude,
     p.longitude,
-    sum(e.departures)::BIGINT AS departures,
-    sum(e.arrivals)::BIGINT   AS arrivals,
-    count(*)                  AS movements
+    sum(e.departures)::BIGINT                  AS departures,
+    sum(e.arrivals)::BIGINT                    AS arrivals,
+    sum(e.departures + e.arrivals)::BIGINT     AS movements,
+    count(*) OVER ()                           AS places_total
 FROM endpoints e
 JOIN places p USING (place_id)
 GROUP BY ALL
-ORDER BY movements DESC, p.name;
+ORDER BY movements DESC, p.name
+LIMIT $limit;

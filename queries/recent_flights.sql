@@ -11,11 +11,12 @@ SELECT
 FROM flights f
 JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
+JOIN movement_flight_keys k USING (flight_id)
 WHERE f.flight_date <= $as_of
-  AND f.flight_id IN (
-      SELECT flight_id
+  AND k.flight_key IN (
+      SELECT flight_key
       FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
-      WHERE flight_id IS NOT NULL
+      WHERE flight_key IS NOT NULL
   )
 ORDER BY f.flight_date DESC, f.flight_id DESC
 LIMIT $limit;

@@ -240,9 +240,12 @@ def query_cases(db: Database) -> list[tuple[str, str, dict]]:
     settings = scenarios(db)
     for name in page_queries():
         names = parameter_names(query_text(name))
-        extra = {"as_of": as_of, "colour_by": "cargo_kind", "limit": 12}
+        limit = {"movement_flows": figures.MAP_ARCS, "movement_places": figures.MAP_PLACES}.get(name, 12)
+        extra = {"as_of": as_of, "colour_by": "cargo_kind", "limit": limit}
         if "origin_place_id" in names:
-            flows = db.query("movement_flows", settings["all"] | {"colour_by": "cargo_kind"})
+            flows = db.query(
+                "movement_flows", settings["all"] | {"colour_by": "cargo_kind", "limit": figures.MAP_ARCS}
+            )
             if flows.empty:
                 continue
             busiest = flows.iloc[0]
@@ -428,27 +431,36 @@ class PandasWay:
             .where(m["flight_id"].notna())
         )
         keys = ["origin_place_id", "destination_place_id", "category"]
-        g = m.groupby(keys, dropna=False)
-        out = g.agg(
-            movements=("record_id", "size"),
-            flights=("flight_id", "nunique"),
-            shipments=("is_shipment", "sum"),
-            patients=("patients", "sum"),
-            first_date=("event_date", "min"),
-            last_date=("event_date", "max"),
-            has_month_only_dates=("month_only", "any"),
-            aircraft=("aircraft", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
-            materials=("material_name", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
-        ).reset_index()
+        out = (
+            m.groupby(keys, dropna=False)
+            .agg(
+                movements=("record_id", "size"),
+                flights=("flight_id", "nunique"),
+                shipments=("is_shipment", "sum"),
+                patients=("patients", "sum"),
+                first_date=("event_date", "min"),
+                last_date=("event_date", "max"),
+                has_month_only_dates=("month_only", "any"),
+            )
+            .reset_index()
+        )
+        out["arcs_total"] = len(out)
         p = self.places
         for end in ("origin", "destination"):
             ids = out[f"{end}_place_id"]
             out[f"{end}_name"] = ids.map(p["name"])
             out[f"{end}_latitude"] = ids.map(p["latitude"])
             out[f"{end}_longitude"] = ids.map(p["longitude"])
-        return out.sort_values(
+        out = out.sort_values(
             ["movements", "origin_name", "destination_name", "category"], ascending=[False, True, True, True]
+        ).head(q["limit"])
+        # Names for the shown arcs only, as the query does.
+        shown = m.merge(out[keys], on=keys)
+        names = shown.groupby(keys, dropna=False).agg(
+            aircraft=("aircraft", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
+            materials=("material_name", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
         )
+        return out.merge(names.reset_index(), on=keys, how="left")
 
     def movement_places(self, q):
         m = self.filtered(q)
@@ -461,7 +473,8 @@ class PandasWay:
         out = counts.groupby("place_id").sum()
         out["movements"] = out["departures"] + out["arrivals"]
         out = out.join(self.places).reset_index()
-        return out.sort_values(["movements", "name"], ascending=[False, True])
+        out["places_total"] = len(out)
+        return out.sort_values(["movements", "name"], ascending=[False, True]).head(q["limit"])
 
     def movement_records(self, q):
         m = self.filtered(q)
@@ -677,8 +690,8 @@ def bench_map_payload(db_path: Path, scale: int, repeat: int) -> list[Measuremen
         )
         out = []
         for colour_by in ("cargo_kind", "mode"):
-            flows = db.query("movement_flows", params | {"colour_by": colour_by})
-            places = db.query("movement_places", params)
+            flows = db.query("movement_flows", params | {"colour_by": colour_by, "limit": figures.MAP_ARCS})
+            places = db.query("movement_places", params | {"limit": figures.MAP_PLACES})
 
             def build(flows=flows, places=places, colour_by=colour_by):
                 return figures.movement_deck(

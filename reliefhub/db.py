@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reliefhub import DATA_DIR, QUERIES_DIR
+from reliefhub import DATA_DIR, QUERIES_DIR, movements
 from reliefhub.loader import apply_views, build_database
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
@@ -124,15 +124,17 @@ class Database:
     def transaction(self):
         """All of a change or none of it, one writer at a time in this process.
 
-        Yields a cursor inside an open transaction. On success the change is
-        committed, the data's change time recorded, and cached results
-        forgotten; on any error everything is rolled back.
+        Yields a cursor inside an open transaction. On success the stored
+        movements catch up with the change, the change is committed with the
+        data's change time, and cached results are forgotten; on any error
+        everything is rolled back.
         """
         with self._write_lock:
             cursor = self.connection.cursor()
             try:
                 cursor.begin()
                 yield cursor
+                movements.catch_up(cursor)
                 cursor.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
                     {"now": datetime.now(UTC).isoformat(timespec="seconds")},

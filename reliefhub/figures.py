@@ -48,6 +48,12 @@ CATEGORY_COLOURS = {
     },
 }
 
+# What one map shows at most: the busiest arcs and places. More than this is
+# unreadable on a wall and heavy in a browser (a million records cross
+# thousands of routes); the legend says how many were left out.
+MAP_ARCS = 250
+MAP_PLACES = 150
+
 COLOUR_BY_LABELS = {
     "cargo_kind": "Goods, patients or personnel",
     "mode": "Transport mode",
@@ -65,6 +71,13 @@ def legend_entries(colour_by: str, categories: list[str]) -> list[tuple[str, str
     known = list(CATEGORY_COLOURS.get(colour_by, {}))
     ordered = sorted(set(categories), key=lambda c: (known.index(c) if c in known else 99, c))
     return [(c.replace("_", " "), "rgb({},{},{})".format(*category_colour(colour_by, c))) for c in ordered]
+
+
+def arcs_shown(flows: pd.DataFrame) -> str:
+    """'the 250 busiest of 8,107 arcs' when the map leaves some out, else ''."""
+    if flows.empty or "arcs_total" not in flows or int(flows["arcs_total"].iat[0]) <= len(flows):
+        return ""
+    return f"the {len(flows):,} busiest of {int(flows['arcs_total'].iat[0]):,} arcs"
 
 
 def date_span(first, last, month_only: bool) -> str:

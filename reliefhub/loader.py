@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import PACKAGE_DIR
+from reliefhub import PACKAGE_DIR, movements
 from reliefhub.validation import Problem, ValidationError, insert_typed, stage_csv, validate_staged
 
 # In the order their references require.
@@ -28,6 +28,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def apply_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Define movements, store them if they are missing or out of date, then
+    the views and macros that read them (DuckDB checks a macro's tables when
+    it is created)."""
+    con.execute((PACKAGE_DIR / "movement_source.sql").read_text())
+    movements.ensure_current(con)
     con.execute((PACKAGE_DIR / "views.sql").read_text())
 
 
@@ -78,6 +83,7 @@ def build_database(data_dir: Path, db_path: Path) -> dict[str, int]:
         with duckdb.connect(str(building)) as con:
             create_schema(con)
             counts = load_sources(con, Path(data_dir))
+            movements.rebuild(con)
             now = datetime.now(UTC).isoformat(timespec="seconds")
             con.executemany(
                 "INSERT INTO meta VALUES (?, ?)",

@@ -236,8 +236,8 @@ def map_frame() -> figures.MapFrame:
 
 def movements_deck(colour_by: str, *, label_px: int = 18, scale: float = 1.0, **extra):
     """The movements map for the shared filters (and extra parameters), with its flows."""
-    flows = query("movement_flows", colour_by=colour_by, **extra)
-    places = query("movement_places", **extra)
+    flows = query("movement_flows", colour_by=colour_by, limit=figures.MAP_ARCS, **extra)
+    places = query("movement_places", limit=figures.MAP_PLACES, **extra)
     deck = figures.movement_deck(
         flows,
         places,
@@ -267,9 +267,11 @@ def legend(colour_by: str, flows: pd.DataFrame) -> None:
         f"<span style='color:{colour}'>━━</span> {label}"
         for label, colour in figures.legend_entries(colour_by, flows["category"].tolist())
     )
+    shown = figures.arcs_shown(flows)
     st.markdown(
         f"**{figures.COLOUR_BY_LABELS[colour_by]}:** {swatches or 'no movements match'} · "
-        "arc width: number of movements on the route · point size: traffic at the place",
+        "arc width: number of movements on the route · point size: traffic at the place"
+        + (f" · {shown}" if shown else ""),
         unsafe_allow_html=True,
     )
 

@@ -219,8 +219,9 @@ def flights_html(flights: pd.DataFrame) -> str:
     )
 
 
-def legend_html(entries: list[tuple[str, str]]) -> str:
+def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "") -> str:
     swatches = " &nbsp; ".join(
         f"<span style='color:{colour}'>━━</span> {html.escape(label)}" for label, colour in entries
     )
-    return f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; arc width: movements on the route</div>"
+    shown = f" &nbsp;·&nbsp; {html.escape(arcs_shown)}" if arcs_shown else ""
+    return f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; arc width: movements on the route{shown}</div>"

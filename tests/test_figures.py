@@ -6,12 +6,13 @@ from datetime import date
 import pandas as pd
 
 from reliefhub import figures
+from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from tests.conftest import no_filters
 
 
 def build_deck(fixture_db, colour_by="cargo_kind"):
-    flows = fixture_db.query("movement_flows", no_filters(colour_by=colour_by))
-    places = fixture_db.query("movement_places", no_filters())
+    flows = fixture_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by=colour_by))
+    places = fixture_db.query("movement_places", no_filters(limit=MAP_PLACES))
     return figures.movement_deck(
         flows,
         places,
@@ -108,3 +109,11 @@ def test_open_requests_chart_counts_and_missing(fixture_db):
     assert list(missing.data[0].y) == ["Spain"]
     assert list(missing.data[0].x) == [140000.0]
     assert "pieces" in missing.layout.title.text
+
+
+def test_the_legend_says_when_the_map_leaves_arcs_out(fixture_db):
+    every = fixture_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="mode"))
+    busiest = fixture_db.query("movement_flows", no_filters(limit=2, colour_by="mode"))
+    assert figures.arcs_shown(every) == ""
+    assert figures.arcs_shown(busiest) == "the 2 busiest of 6 arcs"
+    assert figures.arcs_shown(every.head(0)) == ""

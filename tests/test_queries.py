@@ -9,6 +9,7 @@ import pytest
 
 from reliefhub import QUERIES_DIR
 from reliefhub.db import Database, parameter_names, query_text
+from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from reliefhub.loader import build_database
 from tests.conftest import FIXTURE_DATA, no_filters
 
@@ -61,7 +62,7 @@ def test_queries_use_only_named_parameters():
 
 
 def test_flows_one_row_per_pair_and_category(fixture_db):
-    flows = fixture_db.query("movement_flows", no_filters(colour_by="cargo_kind"))
+    flows = fixture_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="cargo_kind"))
     assert rows(
         flows,
         "origin_place_id",
@@ -88,7 +89,9 @@ def test_flows_one_row_per_pair_and_category(fixture_db):
 
 
 def test_flows_filtered_by_country_as_origin_destination_or_recipient(fixture_db):
-    flows = fixture_db.query("movement_flows", no_filters(colour_by="mode", countries=["ITA"]))
+    flows = fixture_db.query(
+        "movement_flows", no_filters(limit=MAP_ARCS, colour_by="mode", countries=["ITA"])
+    )
     assert rows(flows, "origin_place_id", "destination_place_id", "category", "movements") == [
         ("bergamo-airport", "cologne-bonn-airport", "air", 1),
         ("opocinek", "milan", "road", 1),
@@ -99,6 +102,7 @@ def test_flows_filtered_by_material_and_dates(fixture_db):
     flows = fixture_db.query(
         "movement_flows",
         no_filters(
+            limit=MAP_ARCS,
             colour_by="material_category",
             materials=["patients"],
             date_from=date(2020, 3, 29),
@@ -112,7 +116,8 @@ def test_flows_filtered_by_material_and_dates(fixture_db):
 
 def test_month_only_records_match_any_range_inside_their_month(fixture_db):
     flows = fixture_db.query(
-        "movement_flows", no_filters(colour_by="mode", date_from=date(2020, 4, 10), date_to=date(2020, 4, 20))
+        "movement_flows",
+        no_filters(limit=MAP_ARCS, colour_by="mode", date_from=date(2020, 4, 10), date_to=date(2020, 4, 20)),
     )
     assert rows(flows, "origin_place_id", "destination_place_id", "movements", "has_month_only_dates") == [
         ("cologne-bonn-airport", "torrejon-air-base", 1, True),
@@ -122,7 +127,9 @@ def test_month_only_records_match_any_range_inside_their_month(fixture_db):
 
 def test_unknown_or_hostile_filter_values_match_nothing(fixture_db):
     for countries in (["XXX"], ["' OR 1=1 --"], ["ITA'; DROP TABLE shipments; --"]):
-        assert fixture_db.query("movement_flows", no_filters(colour_by="mode", countries=countries)).empty
+        assert fixture_db.query(
+            "movement_flows", no_filters(limit=MAP_ARCS, colour_by="mode", countries=countries)
+        ).empty
     assert fixture_db.scalar("headline_figures", no_filters(as_of=date(2020, 4, 30))) == 3
 
 
@@ -135,14 +142,14 @@ def test_arcs_do_not_grow_with_records_on_the_same_pairs(tmp_path):
             "FROM shipments s, range(1000) t(i) WHERE s.shipment_id = 'shp-suits-ita'"
         )
     db = Database(path)
-    flows = db.query("movement_flows", no_filters(colour_by="cargo_kind"))
+    flows = db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="cargo_kind"))
     assert len(flows) == 6
     assert rows(flows[flows.origin_place_id == "opocinek"], "movements", "shipments") == [(1001, 1001)]
     db.close()
 
 
 def test_places_carry_their_traffic(fixture_db):
-    places = fixture_db.query("movement_places", no_filters())
+    places = fixture_db.query("movement_places", no_filters(limit=MAP_PLACES))
     assert rows(places, "place_id", "departures", "arrivals", "movements") == [
         ("torrejon-air-base", 1, 3, 4),
         ("essen-muelheim-airport", 0, 3, 3),
@@ -152,6 +159,21 @@ def test_places_carry_their_traffic(fixture_db):
         ("bergamo-airport", 1, 0, 1),
         ("milan", 0, 1, 1),
         ("opocinek", 1, 0, 1),
+    ]
+
+
+def test_the_map_gets_the_busiest_arcs_and_places_and_how_many_there_were(fixture_db):
+    flows = fixture_db.query("movement_flows", no_filters(limit=2, colour_by="cargo_kind"))
+    assert rows(flows, "origin_place_id", "destination_place_id", "movements", "arcs_total") == [
+        ("metz", "essen-muelheim-airport", 3, 6),
+        ("pardubice-airport", "torrejon-air-base", 2, 6),
+    ]
+    assert flows.iloc[0].aircraft == "French Army NH90 Caïman"
+    places = fixture_db.query("movement_places", no_filters(limit=3))
+    assert rows(places, "place_id", "movements", "places_total") == [
+        ("torrejon-air-base", 4, 8),
+        ("essen-muelheim-airport", 3, 8),
+        ("metz", 3, 8),
     ]
 
 

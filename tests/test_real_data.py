@@ -6,6 +6,7 @@ import pytest
 
 from reliefhub import DATA_DIR
 from reliefhub.db import Database
+from reliefhub.figures import MAP_ARCS
 from reliefhub.loader import build_database
 from tests.conftest import no_filters
 
@@ -63,7 +64,7 @@ def flow(flows, origin, destination):
 
 @pytest.fixture(scope="module")
 def flows(real_db):
-    return real_db.query("movement_flows", no_filters(colour_by="mode"))
+    return real_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="mode"))
 
 
 def test_named_corridors_are_on_the_map(flows):

@@ -1,0 +1,211 @@
+"""The `movements` table: the view `movement_source` (movement_source.sql), kept stored.
+
+Every map, figure and table filters movements. Computing them from five
+joined tables on every rerun costs seconds at a million shipments, so they are
+stored, and kept equal to the view the way a materialised view would be:
+
+- built whole by the loader, and again on connecting when the table is
+  missing, was made by other code, or has a different number of rows than its
+  definition (rows written behind the app's back);
+- inside every write transaction (Database.transaction), only the rows that
+  the write touched are replaced. Every write leaves an audit row naming the
+  table and record (operations.write_checked), so the audit rows after the
+  last one already applied say exactly what to replace.
+
+Two small integer keys travel with each row, because grouping and counting
+distinct values over integers is about twice as fast as over text: `route`
+for the origin-destination pair, `flight_key` for the flight. Both are handed
+out once and never renumbered, so replacing a few rows never shifts others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+
+from reliefhub import PACKAGE_DIR
+
+DEFINITION_KEY = "movements_definition"
+THROUGH_KEY = "movements_through_change"
+
+# The rows a change touches: the records changed, the flights they were or are
+# carried by, every shipment a changed flight carries, and everything leaving
+# or reaching a changed place. Written for both the stored table and the view:
+# they share these column names.
+TOUCHED = """
+    (record_kind = 'shipment' AND record_id IN (SELECT id FROM touched_shipments))
+    OR flight_id IN (SELECT id FROM touched_flights)
+    OR origin_place_id IN (SELECT id FROM touched_places)
+    OR destination_place_id IN (SELECT id FROM touched_places)
+"""
+
+
+def definition_digest() -> str:
+    """Changes when the view's definition changes."""
+    return hashlib.sha256((PACKAGE_DIR / "movement_source.sql").read_bytes()).hexdigest()[:16]
+
+
+def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    found = con.execute("SELECT value FROM meta WHERE key = $key", {"key": key}).fetchone()
+    return found[0] if found else None
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES ($key, $value)", {"key": key, "value": value})
+
+
+def _last_change(con: duckdb.DuckDBPyConnection) -> int:
+    has_audit = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND NOT temporary"
+    ).fetchone()[0]
+    if not has_audit:
+        return 0
+    return con.execute("SELECT coalesce(max(change_id), 0) FROM audit_log").fetchone()[0]
+
+
+def _stored_kind(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = con.execute(
+        "SELECT 'table' FROM duckdb_tables() WHERE table_name = 'movements' AND NOT temporary "
+        "UNION ALL SELECT 'view' FROM duckdb_views() WHERE view_name = 'movements' AND NOT temporary"
+    ).fetchone()
+    return found[0] if found else None
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Build the table whole from its definition (inside the caller's transaction, if any)."""
+    if _stored_kind(con) == "view":  # databases made before the table existed
+        con.execute("DROP VIEW movements")
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE movement_routes AS
+        SELECT row_number() OVER (ORDER BY origin_place_id, destination_place_id)::INTEGER AS route,
+               origin_place_id, destination_place_id
+        FROM (SELECT DISTINCT origin_place_id, destination_place_id FROM movement_source);
+
+        CREATE OR REPLACE TABLE movement_flight_keys AS
+        SELECT row_number() OVER (ORDER BY flight_id)::INTEGER AS flight_key, flight_id
+        FROM flights;
+
+        -- Ordered by date, so a date filter skips whole blocks of rows.
+        CREATE OR REPLACE TABLE movements AS
+        SELECT s.*, r.route, k.flight_key
+        FROM movement_source s
+        JOIN movement_routes r USING (origin_place_id, destination_place_id)
+        LEFT JOIN movement_flight_keys k USING (flight_id)
+        ORDER BY s.event_date, s.record_kind, s.record_id;
+        """
+    )
+    _set_meta(con, DEFINITION_KEY, definition_digest())
+    _set_meta(con, THROUGH_KEY, str(_last_change(con)))
+
+
+def catch_up(con: duckdb.DuckDBPyConnection) -> int:
+    """Replace the rows touched by changes not yet applied; returns how many
+    changes were applied. Call inside the write's transaction."""
+    through = int(_meta(con, THROUGH_KEY) or 0)
+    last = _last_change(con)
+    if last <= through:
+        return 0
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE touched_changes AS "
+        "SELECT table_name, record_id FROM audit_log WHERE change_id > $through",
+        {"through": through},
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE touched_places AS
+        SELECT DISTINCT record_id AS id FROM touched_changes WHERE table_name = 'places';
+
+        CREATE OR REPLACE TEMP TABLE touched_shipments AS
+        SELECT DISTINCT record_id AS id FROM touched_changes WHERE table_name = 'shipments';
+
+        -- A shipment moved from one flight to another changes both flights'
+        -- rows (a flight with no shipment left gets a row of its own again).
+        CREATE OR REPLACE TEMP TABLE touched_flights AS
+        SELECT record_id AS id FROM touched_changes WHERE table_name = 'flights'
+        UNION
+        SELECT flight_id FROM movements
+        WHERE record_kind = 'shipment' AND flight_id IS NOT NULL
+          AND record_id IN (SELECT id FROM touched_shipments)
+        UNION
+        SELECT flight_id FROM shipments
+        WHERE flight_id IS NOT NULL AND shipment_id IN (SELECT id FROM touched_shipments);
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO movement_flight_keys
+        SELECT (SELECT coalesce(max(flight_key), 0) FROM movement_flight_keys)
+               + row_number() OVER (ORDER BY id)::INTEGER, id
+        FROM touched_flights
+        WHERE id IN (SELECT flight_id FROM flights)
+          AND id NOT IN (SELECT flight_id FROM movement_flight_keys);
+        """
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM movement_source WHERE {TOUCHED}")  # noqa: S608 (a constant)
+    con.execute(
+        f"""
+        INSERT INTO movement_routes
+        SELECT (SELECT coalesce(max(route), 0) FROM movement_routes)
+               + row_number() OVER (ORDER BY origin_place_id, destination_place_id)::INTEGER,
+               origin_place_id, destination_place_id
+        FROM (SELECT DISTINCT origin_place_id, destination_place_id FROM touched_rows) pairs
+        WHERE NOT EXISTS (
+            SELECT 1 FROM movement_routes r
+            WHERE r.origin_place_id = pairs.origin_place_id
+              AND r.destination_place_id = pairs.destination_place_id
+        );
+
+        DELETE FROM movements WHERE {TOUCHED};
+
+        INSERT INTO movements
+        SELECT t.*, r.route, k.flight_key
+        FROM touched_rows t
+        JOIN movement_routes r USING (origin_place_id, destination_place_id)
+        LEFT JOIN movement_flight_keys k USING (flight_id)
+        ORDER BY t.event_date, t.record_kind, t.record_id;
+
+        DROP TABLE touched_rows;
+        DROP TABLE touched_changes;
+        DROP TABLE touched_places;
+        DROP TABLE touched_shipments;
+        DROP TABLE touched_flights;
+        """  # noqa: S608 (TOUCHED is a constant)
+    )
+    _set_meta(con, THROUGH_KEY, str(last))
+    return last - through
+
+
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Stored by this code, every change applied, and as many rows as its definition.
+    Counting the definition's rows needs no joins beyond one anti-join on flights."""
+    if _stored_kind(con) != "table" or _meta(con, DEFINITION_KEY) != definition_digest():
+        return False
+    if int(_meta(con, THROUGH_KEY) or 0) != _last_change(con):
+        return False
+    stored, defined = con.execute(
+        """
+        SELECT (SELECT count(*) FROM movements),
+               (SELECT count(*) FROM shipments)
+               + (SELECT count(*) FROM flights f
+                  WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id))
+        """
+    ).fetchone()
+    return stored == defined
+
+
+def ensure_current(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the table if it cannot be trusted (a writable connection only)."""
+    if is_current(con):
+        return
+    cursor = con.cursor()
+    try:
+        cursor.begin()
+        rebuild(cursor)
+        cursor.commit()
+    except BaseException:
+        cursor.rollback()
+        raise
+    finally:
+        cursor.close()

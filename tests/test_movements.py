@@ -1,0 +1,183 @@
+"""The stored `movements` table stays equal to its definition through every kind of write."""
+
+import duckdb
+import pytest
+
+from reliefhub import imports, movements, operations
+from reliefhub.db import Database
+
+WHO = "Ana Novak"
+COLUMNS = "* EXCLUDE (route, flight_key)"
+
+
+def differences(db: Database) -> list[tuple]:
+    """Rows in the table and not in the view, or the other way round (with their counts)."""
+    stored = f"SELECT {COLUMNS} FROM movements"  # noqa: S608 (test constants)
+    return db.connection.execute(
+        f"(SELECT 'stored only', * FROM ({stored} EXCEPT ALL SELECT * FROM movement_source)) UNION ALL "  # noqa: S608
+        f"(SELECT 'defined only', * FROM (SELECT * FROM movement_source EXCEPT ALL {stored}))"
+    ).fetchall()
+
+
+def keys_are_consistent(db: Database) -> bool:
+    """One route per origin-destination pair and one key per flight, as stored."""
+    return db.connection.execute(
+        """
+        SELECT
+            (SELECT count(*) FROM movements m JOIN movement_routes r USING (route)
+             WHERE r.origin_place_id <> m.origin_place_id
+                OR r.destination_place_id <> m.destination_place_id) = 0
+        AND (SELECT count(*) FROM movements m JOIN movement_flight_keys k USING (flight_key)
+             WHERE k.flight_id <> m.flight_id) = 0
+        AND (SELECT count(*) FROM movements WHERE flight_id IS NOT NULL AND flight_key IS NULL) = 0
+        AND (SELECT count(*) = count(DISTINCT route) FROM movement_routes)
+        """
+    ).fetchone()[0]
+
+
+def test_a_built_database_stores_exactly_its_definition(writable_db):
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
+    count = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
+    assert count > 0
+
+
+def test_adding_a_shipment_on_a_new_route_stores_it_with_a_new_route(writable_db):
+    routes_before = writable_db.connection.execute("SELECT max(route) FROM movement_routes").fetchone()[0]
+    operations.add_record(
+        writable_db,
+        "places",
+        {"place_id": "brno", "name": "Brno", "kind": "city", "iso3": "CZE", "latitude": "49.19",
+         "longitude": "16.61", "coordinate_source": "test"},
+        who=WHO,
+    )  # fmt: skip
+    change = operations.add_record(
+        writable_db,
+        "shipments",
+        {"shipment_id": "shp-brno", "recipient_iso3": "ITA", "provider": "Czech Republic",
+         "provider_iso3": "CZE", "material_code": "respirators", "quantity": "5", "origin_place_id": "brno",
+         "destination_place_id": "milan", "mode": "road", "dispatched_on": "2020-04-02",
+         "date_precision": "day", "status": "in_transit", "source_urls": "https://example.org/brno",
+         "description": "Respirators from Brno", "source_note": "test"},
+        who=WHO,
+    )  # fmt: skip
+    assert change.ok, change.problems
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
+    route = writable_db.connection.execute(
+        "SELECT route FROM movements WHERE record_id = 'shp-brno'"
+    ).fetchone()[0]
+    assert route == routes_before + 1
+
+
+def test_moving_a_shipment_between_flights_gives_the_emptied_flight_its_own_row(writable_db):
+    # flt-c130 carries two shipments; take both off it and its own row appears.
+    for shipment in ("shp-suits-esp", "shp-resp-esp"):
+        change = operations.link_shipment(writable_db, shipment, request_id=None, flight_id=None, who=WHO)
+        assert change.ok, change.problems
+    assert differences(writable_db) == []
+    kinds = writable_db.connection.execute(
+        "SELECT record_kind FROM movements WHERE record_id = 'flt-c130'"
+    ).fetchall()
+    assert kinds == [("flight",)]
+    # ... and putting one back removes that row again.
+    operations.link_shipment(writable_db, "shp-resp-esp", request_id=None, flight_id="flt-c130", who=WHO)
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
+
+
+def test_changing_a_flight_updates_the_shipments_it_carried(writable_db):
+    change = operations.update_record(
+        writable_db, "flights", "flt-c130", {"operator": "Ejército del Aire"}, who=WHO
+    )
+    assert change.ok, change.problems
+    operators = writable_db.connection.execute(
+        "SELECT DISTINCT operator FROM movements WHERE flight_id = 'flt-c130'"
+    ).fetchall()
+    assert operators == [("Ejército del Aire",)]
+    assert differences(writable_db) == []
+
+
+def test_changing_a_place_keeps_everything_that_leaves_or_reaches_it(writable_db):
+    # A referenced place keeps its country (the rules refuse that change); its
+    # name and position may change, and the rows that touch it are replaced.
+    change = operations.update_record(writable_db, "places", "milan", {"name": "Milano"}, who=WHO)
+    assert change.ok, change.problems
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
+
+
+def test_an_import_stores_every_row_and_a_rejected_one_stores_none(writable_db, tmp_path):
+    header = (
+        "shipment_id,recipient_iso3,provider,provider_iso3,material_code,quantity,description,origin_place_id,"
+        "destination_place_id,mode,dispatched_on,delivered_on,date_precision,status,request_id,flight_id,"
+        "source_urls,source_note\n"
+    )
+    rows = "".join(
+        f"shp-imp-{i},ITA,Czech Republic,CZE,respirators,{i},Batch {i},opocinek,milan,road,2020-04-0{i},,day,"
+        f"in_transit,,,https://example.org/imp,test\n"
+        for i in range(1, 6)
+    )
+    good = tmp_path / "good.csv"
+    good.write_text(header + rows)
+    before = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
+    assert imports.import_file(writable_db, good, "shipments", who=WHO).ok
+    assert writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0] == before + 5
+    assert differences(writable_db) == []
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + rows.replace("shp-imp-", "shp-bad-").replace(",5,Batch 5", ",-5,Batch 5"))
+    assert not imports.import_file(writable_db, bad, "shipments", who=WHO).ok
+    assert writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0] == before + 5
+    assert differences(writable_db) == []
+
+
+def test_rows_written_behind_the_apps_back_are_noticed_on_the_next_connection(writable_db):
+    path = writable_db.path
+    writable_db.connection.execute(
+        "INSERT INTO shipments SELECT * REPLACE ('shp-sneaked' AS shipment_id) FROM shipments "
+        "WHERE shipment_id = 'shp-suits-esp'"
+    )
+    writable_db.close()
+    with duckdb.connect(str(path)) as con:
+        assert not movements.is_current(con)
+    reopened = Database(path)
+    try:
+        assert differences(reopened) == []
+        assert (
+            reopened.connection.execute(
+                "SELECT count(*) FROM movements WHERE record_id = 'shp-sneaked'"
+            ).fetchone()[0]
+            == 1
+        )
+    finally:
+        reopened.close()
+
+
+def test_a_database_from_before_the_table_existed_gets_it_on_connecting(writable_db):
+    path = writable_db.path
+    writable_db.close()
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE movements")
+        con.execute("CREATE VIEW movements AS SELECT * FROM movement_source")
+        con.execute("DELETE FROM meta WHERE key LIKE 'movements%'")
+    reopened = Database(path)
+    try:
+        assert (
+            reopened.connection.execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_name = 'movements'"
+            ).fetchone()[0]
+            == "BASE TABLE"
+        )
+        assert differences(reopened) == []
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("table", ["shipments", "flights"])
+def test_a_write_that_fails_leaves_the_stored_movements_as_they_were(writable_db, table):
+    before = writable_db.connection.execute("SELECT * FROM movements ORDER BY ALL").fetchall()
+    with pytest.raises(RuntimeError), writable_db.transaction() as cur:
+        cur.execute(f"DELETE FROM {table} WHERE false")  # noqa: S608 (a test constant)
+        raise RuntimeError("the write fails half-way")
+    assert writable_db.connection.execute("SELECT * FROM movements ORDER BY ALL").fetchall() == before
