@@ -41,20 +41,35 @@ shown AS (
     ORDER BY a.movements DESC, origin_name, destination_name, a.category
     LIMIT $limit
 ),
--- Who flew and what was carried, named for the shown arcs only.
-named AS (
+-- Who flew and what was carried, named for the shown arcs only, from the
+-- distinct flights and materials on them (keys first, names after: the
+-- busiest arcs carry most of the records).
+on_shown AS (
     SELECT
-        m.route,
+        route,
         CASE $colour_by
-            WHEN 'mode' THEN m.mode
-            WHEN 'material_category' THEN m.material_category
-            ELSE m.cargo_kind
-        END                                          AS category,
-        string_agg(DISTINCT concat_ws(' ', m.operator, m.aircraft_type), ', ')
-            FILTER (WHERE m.flight_id IS NOT NULL)   AS aircraft,
-        string_agg(DISTINCT m.material_name, ', ')   AS materials
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to) AS m
-    WHERE m.route IN (SELECT route FROM shown)
+            WHEN 'mode' THEN mode
+            WHEN 'material_category' THEN material_category
+            ELSE cargo_kind
+        END AS category,
+        flight_key,
+        material_code
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    WHERE route IN (SELECT route FROM shown)
+),
+aircraft AS (
+    SELECT x.route, x.category,
+           string_agg(DISTINCT concat_ws(' ', f.operator, f.aircraft_type), ', '
+                      ORDER BY concat_ws(' ', f.operator, f.aircraft_type)) AS aircraft
+    FROM (SELECT DISTINCT route, category, flight_key FROM on_shown WHERE flight_key IS NOT NULL) x
+    JOIN movement_flight_keys k USING (flight_key)
+    JOIN flights f USING (flight_id)
+    GROUP BY ALL
+),
+carried AS (
+    SELECT x.route, x.category, string_agg(DISTINCT m.name, ', ' ORDER BY m.name) AS materials
+    FROM (SELECT DISTINCT route, category, material_code FROM on_shown WHERE material_code IS NOT NULL) x
+    JOIN materials m USING (material_code)
     GROUP BY ALL
 )
 SELECT
@@ -74,9 +89,10 @@ SELECT
     s.first_date,
     s.last_date,
     s.has_month_only_dates,
-    n.aircraft,
-    n.materials,
+    a.aircraft,
+    c.materials,
     s.arcs_total
 FROM shown s
-LEFT JOIN named n USING (route, category)
+LEFT JOIN aircraft a USING (route, category)
+LEFT JOIN carried c USING (route, category)
 ORDER BY s.movements DESC, s.origin_name, s.destination_name, s.category;
