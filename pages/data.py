@@ -13,7 +13,6 @@ st.caption(
 TABLES = ("requests", "shipments", "flights")
 for tab, table in zip(st.tabs([t.capitalize() for t in TABLES]), TABLES, strict=True):
     with tab:
-        frame = ui.query(f"{table}_table")
-        st.markdown(f"**{len(frame):,} {table}**")
-        ui.show_table(frame, key=f"{table}_table")
-        ui.download_csv(frame, table, key=f"download_{table}")
+        page = ui.table_page(f"{table}_table", key=f"{table}_table")
+        st.markdown(f"**{page.matching:,} {table}**")
+        ui.show_table_page(page, export=table)

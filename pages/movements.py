@@ -62,7 +62,7 @@ def map_panel():
     )
     selected = _selected_records(selection, date_to)
     if selected is not None:
-        ui.show_table(selected, key="movement_records")
+        ui.show_table_page(selected)
 
 
 def _selected_records(selection, date_to):
@@ -83,7 +83,7 @@ def _selected_records(selection, date_to):
         st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")
         return None
     st.subheader(heading)
-    return ui.query("movement_records", date_to=date_to, **where)
+    return ui.table_page("movement_records", key="movement_records", date_to=date_to, **where)
 
 
 map_panel()

@@ -20,13 +20,14 @@ as_of = st.columns([1, 3])[0].date_input(
 )
 ui.publish_to_url("as_of", None if as_of == last else [str(as_of)])
 by_country = ui.query("open_requests_by_country", as_of=as_of)
-rows = ui.query("open_requests", as_of=as_of)
+table = ui.table_page("open_requests", key="open_requests_table", as_of=as_of)
 
-if rows.empty:
+if not table.matching:
     st.info(f"No requests were open on {as_of:%d %b %Y} for these filters.")
+    ui.download_csv("open_requests", table.params, 0, key="download_open_requests")
 else:
     st.markdown(
-        f"**{len(rows):,} open requests** from {rows['requester_iso3'].nunique()} countries "
+        f"**{table.matching:,} open requests** from {by_country['iso3'].nunique()} countries "
         f"on {as_of:%d %b %Y}."
     )
     measured = by_country.dropna(subset=["missing_quantity"])
@@ -48,9 +49,9 @@ else:
         config={"displaylogo": False},
         key="open_requests_chart",
     )
-    ui.show_table(
-        rows,
-        key="open_requests_table",
+    ui.show_table_page(
+        table,
+        export="open_requests",
         first_columns=(
             "requester_country",
             "material_name",
@@ -61,4 +62,3 @@ else:
             "days_waiting",
         ),
     )
-ui.download_csv(rows, "open_requests", key="download_open_requests")

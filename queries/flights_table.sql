@@ -1,5 +1,26 @@
--- The flights table of the Data page and its CSV export. A flight matches the
--- filters when any movement it made does (its own, or a shipment it carried).
+-- The flights table of the Data page, a page at a time, and its CSV export. A
+-- flight matches the filters when any movement it made does (its own, or a
+-- shipment it carried). $limit rows from $offset on, in (flight_date,
+-- flight_id) order; a NULL $limit gives every row (the export). matching_rows
+-- counts every match, however many rows $limit keeps. The page is picked from
+-- narrow rows (id and date) first, and only its rows are joined to place names;
+-- the match is kept (MATERIALIZED) so that counting it and paging it do not
+-- each search the movements again.
+WITH matching AS MATERIALIZED (
+    SELECT flight_id, flight_date
+    FROM flights
+    WHERE flight_id IN (
+        SELECT flight_id
+        FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+        WHERE flight_id IS NOT NULL
+    )
+),
+page AS (
+    SELECT flight_id, flight_date
+    FROM matching
+    ORDER BY flight_date, flight_id
+    LIMIT $limit OFFSET $offset
+)
 SELECT
     f.flight_id,
     f.origin_place_id,
@@ -18,13 +39,10 @@ SELECT
     f.patients,
     f.description,
     f.source_urls,
-    f.source_note
-FROM flights f
+    f.source_note,
+    (SELECT count(*) FROM matching) AS matching_rows
+FROM page
+JOIN flights f USING (flight_id)
 JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
-WHERE f.flight_id IN (
-    SELECT flight_id
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
-    WHERE flight_id IS NOT NULL
-)
-ORDER BY f.flight_date, f.flight_id;
+ORDER BY page.flight_date, page.flight_id;

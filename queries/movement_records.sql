@@ -1,5 +1,23 @@
--- The records behind a selected arc or place. A NULL $origin_place_id,
--- $destination_place_id or $place_id matches every place.
+-- The records behind a selected arc or place, a page at a time. A NULL
+-- $origin_place_id, $destination_place_id or $place_id matches every place.
+-- $limit rows from $offset on, in (date, record_id) order; a NULL $limit gives
+-- every row. matching_rows counts every match, however many rows $limit keeps:
+-- counted apart from the page, because a window count over the whole match
+-- would carry every match's descriptions along; only the page's rows are
+-- joined to place names.
+WITH matching AS NOT MATERIALIZED (
+    SELECT *
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    WHERE ($origin_place_id IS NULL OR origin_place_id = $origin_place_id)
+      AND ($destination_place_id IS NULL OR destination_place_id = $destination_place_id)
+      AND ($place_id IS NULL OR $place_id IN (origin_place_id, destination_place_id))
+),
+page AS (
+    SELECT *
+    FROM matching
+    ORDER BY event_date, record_id
+    LIMIT $limit OFFSET $offset
+)
 SELECT
     m.record_kind,
     m.record_id,
@@ -16,11 +34,9 @@ SELECT
     concat_ws(' ', m.operator, m.aircraft_type) AS aircraft,
     m.status,
     m.description,
-    m.source_urls
-FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to) AS m
+    m.source_urls,
+    (SELECT count(*) FROM matching) AS matching_rows
+FROM page m
 JOIN places o ON o.place_id = m.origin_place_id
 JOIN places d ON d.place_id = m.destination_place_id
-WHERE ($origin_place_id IS NULL OR m.origin_place_id = $origin_place_id)
-  AND ($destination_place_id IS NULL OR m.destination_place_id = $destination_place_id)
-  AND ($place_id IS NULL OR $place_id IN (m.origin_place_id, m.destination_place_id))
 ORDER BY m.event_date, m.record_id;

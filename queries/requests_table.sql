@@ -1,4 +1,25 @@
--- The requests table of the Data page and its CSV export.
+-- The requests table of the Data page, a page at a time, and its CSV export.
+-- $limit rows from $offset on, in (requested_on, request_id) order; a NULL
+-- $limit gives every row (the export). matching_rows counts every match,
+-- however many rows $limit keeps. The page is picked from narrow rows (id and
+-- date) first, and only its rows are joined to names and descriptions. The
+-- count and the page each read the narrow rows (NOT MATERIALIZED): cheaper
+-- than keeping them, or than a window count carried through the sort.
+WITH matching AS NOT MATERIALIZED (
+    SELECT request_id, requested_on
+    FROM requests
+    WHERE (len($countries) = 0 OR list_contains($countries, requester_iso3))
+      AND (len($materials) = 0 OR list_contains($materials, material_code))
+      AND ($date_to IS NULL OR requested_on <= $date_to)
+      AND ($date_from IS NULL
+           OR (CASE date_precision WHEN 'month' THEN last_day(requested_on) ELSE requested_on END) >= $date_from)
+),
+page AS (
+    SELECT request_id, requested_on
+    FROM matching
+    ORDER BY requested_on, request_id
+    LIMIT $limit OFFSET $offset
+)
 SELECT
     r.request_id,
     r.requester_iso3,
@@ -16,13 +37,10 @@ SELECT
     r.closed_on,
     r.description,
     r.source_urls,
-    r.source_note
-FROM requests r
+    r.source_note,
+    (SELECT count(*) FROM matching) AS matching_rows
+FROM page
+JOIN requests r USING (request_id)
 JOIN countries c ON c.iso3 = r.requester_iso3
-JOIN materials m USING (material_code)
-WHERE (len($countries) = 0 OR list_contains($countries, r.requester_iso3))
-  AND (len($materials) = 0 OR list_contains($materials, r.material_code))
-  AND ($date_to IS NULL OR r.requested_on <= $date_to)
-  AND ($date_from IS NULL
-       OR (CASE r.date_precision WHEN 'month' THEN last_day(r.requested_on) ELSE r.requested_on END) >= $date_from)
-ORDER BY r.requested_on, r.request_id;
+JOIN materials m ON m.material_code = r.material_code
+ORDER BY page.requested_on, page.request_id;

@@ -71,9 +71,7 @@ def export(args: argparse.Namespace) -> int:
         params = filters.params()
         if args.table == "open_requests":
             params["as_of"] = args.as_of or db.query("data_bounds").at[0, "last_date"].date()
-            frame = db.query("open_requests", params)
-        else:
-            frame = db.query(f"{args.table}_table", params)
+        frame = exports.export_rows(db, args.table, params)
         out = Path(args.out or exports.file_name(args.table, filters.slug(), datetime.now()))
         out.write_bytes(exports.to_csv_bytes(frame, hxl=args.hxl))
         print(f"Wrote {len(frame)} rows to {out}")

@@ -48,6 +48,7 @@ import pandas as pd
 from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, generate
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.loader import build_database
+from reliefhub.ui import PAGE_SIZE
 
 DEFAULT_SCALES = (10_000, 100_000, 1_000_000)
 CACHE_DIR = REPO_DIR / "bench" / "cache"
@@ -242,6 +243,8 @@ def query_cases(db: Database) -> list[tuple[str, str, dict]]:
         names = parameter_names(query_text(name))
         limit = {"movement_flows": figures.MAP_ARCS, "movement_places": figures.MAP_PLACES}.get(name, 12)
         extra = {"as_of": as_of, "colour_by": "cargo_kind", "limit": limit}
+        if "offset" in names:  # a paged table: its first page, as the pages ask for it
+            extra |= {"limit": PAGE_SIZE, "offset": 0}
         if "origin_place_id" in names:
             flows = db.query(
                 "movement_flows", settings["all"] | {"colour_by": "cargo_kind", "limit": figures.MAP_ARCS}
@@ -636,7 +639,13 @@ class PandasWay:
 
     def answer(self, name: str, params: dict) -> pd.DataFrame | None:
         method = getattr(self, name, None)
-        return None if method is None else method(params)
+        if method is None:
+            return None
+        out = method(params)
+        if "offset" in params:  # a paged table: every match filtered and sorted, then the page
+            start, limit = params["offset"], params["limit"]
+            out = out.iloc[start : None if limit is None else start + limit]
+        return out
 
 
 # --------------------------------------------------------------------------- measurements

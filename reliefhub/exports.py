@@ -1,7 +1,8 @@
 """CSV exports that open cleanly in Excel and pandas, and that a spreadsheet cannot run.
 
-One function writes the bytes for both the page's download button and
-`python -m reliefhub export`, so the two are identical for the same filters.
+One function fetches the rows and one writes the bytes, for both the page's
+download button and `python -m reliefhub export`, so the two are identical for
+the same filters.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
-EXPORTABLE = ("requests", "shipments", "flights", "open_requests")
+# Each export and the query behind it. The queries page their rows ($limit,
+# $offset) and count every match (matching_rows); an export is every row.
+EXPORT_QUERIES = {
+    "requests": "requests_table",
+    "shipments": "shipments_table",
+    "flights": "flights_table",
+    "open_requests": "open_requests",
+}
+EXPORTABLE = tuple(EXPORT_QUERIES)
+PAGING_COLUMNS = ("matching_rows",)
 
 # Humanitarian Exchange Language hashtags, for tools that read HXL.
 HXL_TAGS = {
@@ -67,6 +77,17 @@ HXL_TAGS = {
     "source_urls": "#meta+source",
     "source_note": "#meta+source_note",
 }
+
+
+def without_paging(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows as an export or a page shows them: without the match count."""
+    return frame.drop(columns=[c for c in PAGING_COLUMNS if c in frame.columns])
+
+
+def export_rows(db, table: str, params: dict) -> pd.DataFrame:
+    """Every row of an export for these filters (and as_of, for open_requests),
+    in the table's order, with exactly the columns the README lists."""
+    return without_paging(db.query(EXPORT_QUERIES[table], params | {"limit": None, "offset": 0}))
 
 
 def neutralise(text: str) -> str:

@@ -6,6 +6,7 @@ filters, call queries, and draw.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -18,6 +19,9 @@ from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
 
 BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
 FILTERS_KEY = "reliefhub_filters"
+# Rows a table shows at a time. Tables are paged in SQL: a browser holding a
+# million rows takes a minute per rerun, and nobody reads past a few hundred.
+PAGE_SIZE = 500
 
 
 def database() -> Database:
@@ -276,20 +280,97 @@ def legend(colour_by: str, flows: pd.DataFrame) -> None:
     )
 
 
-def download_csv(frame: pd.DataFrame, table: str, *, key: str) -> None:
-    """A download of exactly these rows, with an optional HXL hashtag row.
+def download_csv(table: str, params: dict, count: int, *, key: str) -> None:
+    """A download of every row of an export for these parameters, with an
+    optional HXL hashtag row.
 
-    The file is written only when the button is pressed: a million rows take
-    seconds, which a page rerun must not pay.
+    The rows are fetched and the file written only when the button is
+    pressed: a million rows take seconds, which a page rerun must not pay.
     """
     hxl = st.checkbox("Add HXL hashtag row", key=f"{key}_hxl", help="For humanitarian tools that read HXL.")
     st.download_button(
-        f"Download {len(frame):,} row{'' if len(frame) == 1 else 's'} as CSV",
-        data=lambda: exports.to_csv_bytes(frame, hxl=hxl),
+        f"Download {count:,} row{'' if count == 1 else 's'} as CSV",
+        data=lambda: exports.to_csv_bytes(exports.export_rows(database(), table, params), hxl=hxl),
         file_name=exports.file_name(table, current_filters().slug(), datetime.now()),
         mime="text/csv",
         key=key,
     )
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """One page of a table query's rows, and where it lies among all the matches."""
+
+    key: str  # the table's widget key; its page number is kept under f"{key}_page"
+    params: dict  # the query's parameters, without $limit and $offset
+    rows: pd.DataFrame  # this page's rows, without the matching_rows column
+    matching: int  # every matching row, on every page
+    number: int  # 1 for the first page
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matching // self.size))
+
+    @property
+    def paged(self) -> bool:
+        return self.matching > self.size
+
+    @property
+    def first_row(self) -> int:
+        return (self.number - 1) * self.size + 1
+
+
+def table_page(name: str, *, key: str, **extra) -> TablePage:
+    """The page of rows of a table query (with the shared filters and `extra`
+    parameters bound) that the person is looking at.
+
+    The query takes $limit and $offset and counts every match in a
+    matching_rows column (see queries/shipments_table.sql). The page number
+    lives in session state per table key, and goes back to 1 when the filters
+    or parameters change, or when the rows run out before it.
+    """
+    params = current_filters().params() | extra
+    number_key, seen_key = f"{key}_page", f"{key}_page_of"
+    asked = repr(sorted(params.items()))
+    if st.session_state.get(seen_key) != asked:
+        st.session_state[seen_key] = asked
+        st.session_state[number_key] = 1
+    number = max(1, int(st.session_state.get(number_key) or 1))
+    size = PAGE_SIZE
+    frame = database().query(name, params | {"limit": size, "offset": (number - 1) * size})
+    if frame.empty and number > 1:
+        number = st.session_state[number_key] = 1
+        frame = database().query(name, params | {"limit": size, "offset": 0})
+    matching = int(frame["matching_rows"].iat[0]) if len(frame) else 0
+    return TablePage(key, params, exports.without_paging(frame), matching, number, size)
+
+
+def show_table_page(
+    page: TablePage,
+    *,
+    export: str | None = None,
+    first_columns: tuple[str, ...] = (),
+    height: int | None = None,
+) -> None:
+    """A page of a table: which rows of how many and a page picker (when there
+    is more than one page), the table, and the download of every row of
+    `export` (if given). A table of one page looks as it always did."""
+    if page.paged:
+        last_row = page.first_row + len(page.rows) - 1
+        shown = f"Row {last_row:,}" if last_row == page.first_row else f"Rows {page.first_row:,}–{last_row:,}"
+        where, picker = st.columns([4, 1], vertical_alignment="bottom")
+        where.markdown(f"{shown} of {page.matching:,}")
+        picker.number_input(
+            f"Page (of {page.pages:,})", min_value=1, max_value=page.pages, step=1, key=f"{page.key}_page"
+        )
+        st.caption(
+            f"{page.size:,} rows to a page. Sorting by a column header orders the rows shown on this page"
+            + ("; the download holds every row." if export else ".")
+        )
+    show_table(page.rows, key=page.key, first_columns=first_columns, height=height)
+    if export:
+        download_csv(export, page.params, page.matching, key=f"download_{export}")
 
 
 def readable(column: str) -> str:

@@ -28,8 +28,9 @@ AS_OF = date(2020, 4, 30)
 
 
 def reader_params(i: int) -> dict:
-    """Different on every call, so each read asks DuckDB rather than the result cache."""
-    return no_filters(date_to=date(2030, 1, 1) - timedelta(days=i))
+    """Different on every call, so each read asks DuckDB rather than the result cache.
+    Every row (no page), as the table queries give it for an export."""
+    return no_filters(date_to=date(2030, 1, 1) - timedelta(days=i), limit=None, offset=0)
 
 
 def test_staff_saving_at_once_lose_nothing_while_screens_read(writable_db):

@@ -12,7 +12,7 @@ from tests.conftest import no_filters
 
 
 def test_round_trip_through_pandas_and_csv_gives_the_query_rows(fixture_db):
-    frame = fixture_db.query("shipments_table", no_filters())
+    frame = exports.export_rows(fixture_db, "shipments", no_filters())
     data = exports.to_csv_bytes(frame)
     assert data.startswith(b"\xef\xbb\xbf")
 
@@ -55,12 +55,12 @@ def test_formula_cells_are_neutralised_but_negative_numbers_are_not():
 
 
 def test_empty_result_gives_a_header_only_file(fixture_db):
-    frame = fixture_db.query("shipments_table", no_filters(countries=["XXX"]))
+    frame = exports.export_rows(fixture_db, "shipments", no_filters(countries=["XXX"]))
     assert exports.to_csv_bytes(frame).decode("utf-8-sig").splitlines() == [",".join(frame.columns)]
 
 
 def test_hxl_row_is_optional(fixture_db):
-    frame = fixture_db.query("flights_table", no_filters())
+    frame = exports.export_rows(fixture_db, "flights", no_filters())
     lines = exports.to_csv_bytes(frame, hxl=True).decode("utf-8-sig").splitlines()
     assert lines[1].startswith("#meta+id+flight,#loc+code+origin,#loc+name+origin,#country+code+origin,")
     assert exports.to_csv_bytes(frame).decode("utf-8-sig").splitlines()[1].startswith("flt-a310,")
@@ -75,7 +75,9 @@ def test_command_line_export_is_byte_identical_to_the_page_bytes(fixture_db_path
     out = tmp_path / "ita.csv"
     code = main(["export", "shipments", "--db", str(fixture_db_path), "--country", "ITA", "--out", str(out)])
     assert code == 0
-    page_bytes = exports.to_csv_bytes(fixture_db.query("shipments_table", no_filters(countries=["ITA"])))
+    page_bytes = exports.to_csv_bytes(
+        exports.export_rows(fixture_db, "shipments", no_filters(countries=["ITA"]))
+    )
     assert out.read_bytes() == page_bytes
 
 
@@ -112,14 +114,22 @@ def test_command_line_export_rejects_unknown_codes(fixture_db_path, tmp_path, ca
 def test_export_columns_are_the_ones_the_readme_documents(fixture_db):
     readme = (REPO_DIR / "README.md").read_text()
     params = no_filters(as_of=date(2020, 4, 1))
-    for export, query in [
-        ("requests", "requests_table"),
-        ("shipments", "shipments_table"),
-        ("flights", "flights_table"),
-        ("open_requests", "open_requests"),
-    ]:
-        columns = ", ".join(fixture_db.query(query, params).columns)
+    for export in exports.EXPORTABLE:
+        columns = ", ".join(exports.export_rows(fixture_db, export, params).columns)
         assert f"| {export} | `{columns}` |" in readme
+        assert "matching_rows" not in columns
+
+
+def test_an_export_is_every_row_whatever_page_is_shown(fixture_db):
+    params = no_filters(as_of=date(2020, 4, 1))
+    for export, query in exports.EXPORT_QUERIES.items():
+        everything = exports.export_rows(fixture_db, export, params)
+        pages = [
+            exports.without_paging(fixture_db.query(query, params | {"limit": 3, "offset": offset}))
+            for offset in range(0, len(everything), 3)
+        ]
+        assert len(everything) == {"requests": 4, "shipments": 8, "flights": 6, "open_requests": 4}[export]
+        assert pd.concat(pages, ignore_index=True).equals(everything), export
 
 
 def test_unknown_whole_numbers_and_timestamps_are_written_plainly():

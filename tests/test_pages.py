@@ -6,7 +6,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR
+from reliefhub import REPO_DIR, ui
 
 PAGES = ["pages/overview.py", "pages/movements.py", "pages/requests.py", "pages/data.py"]
 
@@ -145,3 +145,75 @@ def test_replay_steps_through_the_days_and_the_map_follows(app_db):
     assert len(arcs) < all_arcs
     app.button[0].click().run()
     assert app.session_state["replaying"] is False
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages of 3 rows, so that the fixture database's tables run to several pages."""
+    monkeypatch.setattr(ui, "PAGE_SIZE", 3)
+
+
+def shown(app: AppTest, table: int, column: str) -> list[str]:
+    return app.dataframe[table].value[column].tolist()
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_a_table_of_one_page_looks_as_it_always_did(app_db):
+    app = run_page("pages/data.py")
+    assert not app.number_input
+    assert not [text for text in texts(app.markdown) if text.startswith("Rows ")]
+    assert not [text for text in texts(app.caption) if "this page" in text]
+    assert len(app.dataframe[1].value) == 8
+
+
+def test_data_tables_are_paged_and_page_2_shows_the_next_rows(app_db, small_pages):
+    app = run_page("pages/data.py")
+    assert not app.exception
+    assert [n.label for n in app.number_input] == ["Page (of 2)", "Page (of 3)", "Page (of 2)"]
+    assert "**8 shipments**" in texts(app.markdown)
+    assert "Rows 1–3 of 8" in texts(app.markdown)
+    assert shown(app, 1, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
+    assert (
+        "3 rows to a page. Sorting by a column header orders the rows shown on this page; "
+        "the download holds every row." in texts(app.caption)
+    )
+
+    app.number_input(key="shipments_table_page").set_value(2).run()
+    assert shown(app, 1, "shipment_id") == ["shp-resp-esp", "shp-suits-esp", "shp-suits-ita"]
+    assert "Rows 4–6 of 8" in texts(app.markdown)
+    app.number_input(key="shipments_table_page").set_value(3).run()
+    assert shown(app, 1, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
+    assert "Rows 7–8 of 8" in texts(app.markdown)
+    # The other tables stay on their own first pages; every download holds every row.
+    assert shown(app, 0, "request_id") == ["req-fra-patients", "req-esp-suits", "req-esp-ventilators"]
+    assert download_labels(app) == [
+        "Download 4 rows as CSV",
+        "Download 8 rows as CSV",
+        "Download 6 rows as CSV",
+    ]
+
+
+def test_changing_the_filters_goes_back_to_page_1(app_db, small_pages):
+    app = run_page("pages/data.py")
+    app.number_input(key="shipments_table_page").set_value(3).run()
+    assert shown(app, 1, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
+    app.sidebar.multiselect(key="mode").select("air").run()
+    assert not app.exception
+    assert app.number_input(key="shipments_table_page").value == 1
+    assert shown(app, 1, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
+    assert "Rows 1–3 of 7" in texts(app.markdown)
+
+
+def test_open_requests_are_paged(app_db, small_pages):
+    app = run_page("pages/requests.py", as_of=["2020-04-01"])
+    assert "**4 open requests** from 3 countries on 01 Apr 2020." in texts(app.markdown)
+    assert [n.label for n in app.number_input] == ["Page (of 2)"]
+    assert shown(app, 0, "request_id") == ["req-esp-suits", "req-esp-ventilators", "req-fra-patients"]
+    app.number_input(key="open_requests_table_page").set_value(2).run()
+    assert shown(app, 0, "request_id") == ["req-ita-respirators"]
+    assert "Row 4 of 4" in texts(app.markdown)
+    assert "**4 open requests** from 3 countries on 01 Apr 2020." in texts(app.markdown)
+    assert download_labels(app) == ["Download 4 rows as CSV"]

@@ -14,6 +14,7 @@ from reliefhub.loader import build_database
 from tests.conftest import FIXTURE_DATA, no_filters
 
 T = pd.Timestamp
+EVERY_ROW = {"limit": None, "offset": 0}  # the table queries' export: no page
 
 
 def rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
@@ -191,9 +192,10 @@ def test_the_map_gets_the_busiest_arcs_and_places_and_how_many_there_were(fixtur
     ],
 )
 def test_records_behind_a_selection(fixture_db, selection, expected):
-    records = fixture_db.query("movement_records", no_filters(**selection))
+    records = fixture_db.query("movement_records", no_filters(**selection) | EVERY_ROW)
     assert records["record_id"].tolist() == expected
     assert records["source_urls"].str.startswith("https://").all()
+    assert records["matching_rows"].tolist() == [len(expected)] * len(expected)
 
 
 def test_headline_figures(fixture_db):
@@ -212,14 +214,14 @@ def test_open_requests_on_two_days_differ(fixture_db):
         "days_waiting",
         "status_as_of",
     )
-    on_1_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1)))
+    on_1_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1)) | EVERY_ROW)
     assert rows(on_1_april, *columns) == [
         ("req-esp-suits", 150000.0, 10000.0, 140000.0, 9, "partially_fulfilled"),
         ("req-esp-ventilators", 500.0, 0.0, 500.0, 9, "open"),
         ("req-fra-patients", 10.0, 6.0, 4.0, 12, "partially_fulfilled"),
         ("req-ita-respirators", None, 0.0, None, 6, "open"),
     ]
-    on_22_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 22)))
+    on_22_april = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 22)) | EVERY_ROW)
     assert rows(on_22_april, *columns) == [
         ("req-esp-ventilators", 500.0, 0.0, 500.0, 30, "open"),
         ("req-fra-patients", 10.0, 6.0, 4.0, 33, "partially_fulfilled"),
@@ -228,11 +230,13 @@ def test_open_requests_on_two_days_differ(fixture_db):
 
 
 def test_open_requests_follow_filters(fixture_db):
-    spain = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1), countries=["ESP"]))
+    def open_on(day, **filters):
+        return fixture_db.query("open_requests", no_filters(as_of=day, **filters) | EVERY_ROW)
+
+    spain = open_on(date(2020, 4, 1), countries=["ESP"])
     assert spain["request_id"].tolist() == ["req-esp-suits", "req-esp-ventilators"]
-    before_most = fixture_db.query("open_requests", no_filters(as_of=date(2020, 3, 21)))
-    assert before_most["request_id"].tolist() == ["req-fra-patients"]
-    ppe = fixture_db.query("open_requests", no_filters(as_of=date(2020, 4, 1), materials=["respirators"]))
+    assert open_on(date(2020, 3, 21))["request_id"].tolist() == ["req-fra-patients"]
+    ppe = open_on(date(2020, 4, 1), materials=["respirators"])
     assert ppe["request_id"].tolist() == ["req-ita-respirators"]
 
 
@@ -249,25 +253,105 @@ def test_open_requests_by_country(fixture_db):
 
 
 def test_data_tables_follow_filters(fixture_db):
-    assert fixture_db.query("requests_table", no_filters(countries=["ESP"]))["request_id"].tolist() == [
+    def table(name, **filters):
+        return fixture_db.query(name, no_filters(**filters) | EVERY_ROW)
+
+    assert table("requests_table", countries=["ESP"])["request_id"].tolist() == [
         "req-esp-suits",
         "req-esp-ventilators",
     ]
-    suits = fixture_db.query("shipments_table", no_filters(materials=["protective_clothing"]))
+    suits = table("shipments_table", materials=["protective_clothing"])
     assert rows(suits, "shipment_id", "origin_name", "destination_name", "recipient_country") == [
         ("shp-suits-esp", "Pardubice Airport", "Torrejón Air Base", "Spain"),
         ("shp-suits-ita", "Opočínek", "Milan", "Italy"),
     ]
-    assert fixture_db.query("flights_table", no_filters(countries=["ITA"]))["flight_id"].tolist() == [
-        "flt-a310"
-    ]
-    assert fixture_db.query("flights_table", no_filters())["flight_id"].tolist() == [
+    assert table("flights_table", countries=["ITA"])["flight_id"].tolist() == ["flt-a310"]
+    assert table("flights_table")["flight_id"].tolist() == [
         "flt-a310",
         "flt-nh90-1",
         "flt-c130",
         "flt-nh90-2",
         "flt-nh90-3",
         "flt-ferry",
+    ]
+
+
+# Every row of each paged table query, in its order, on the fixture database.
+EVERY_ROW_IN_ORDER = {
+    "requests_table": (
+        {},
+        ["req-fra-patients", "req-esp-suits", "req-esp-ventilators", "req-ita-respirators"],
+    ),
+    "shipments_table": (
+        {},
+        [
+            "shp-pat-1",
+            "shp-pat-ita",
+            "shp-pat-2",
+            "shp-resp-esp",
+            "shp-suits-esp",
+            "shp-suits-ita",
+            "shp-pat-3",
+            "shp-vent-esp",
+        ],
+    ),
+    "flights_table": ({}, ["flt-a310", "flt-nh90-1", "flt-c130", "flt-nh90-2", "flt-nh90-3", "flt-ferry"]),
+    "open_requests": (
+        {"as_of": date(2020, 4, 1)},
+        ["req-esp-suits", "req-esp-ventilators", "req-fra-patients", "req-ita-respirators"],
+    ),
+    "movement_records": (
+        {"origin_place_id": None, "destination_place_id": None, "place_id": None},
+        [
+            "shp-pat-1",
+            "shp-pat-ita",
+            "shp-pat-2",
+            "shp-resp-esp",
+            "shp-suits-esp",
+            "shp-suits-ita",
+            "shp-pat-3",
+            "flt-ferry",
+            "shp-vent-esp",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(EVERY_ROW_IN_ORDER))
+def test_table_queries_page_in_sql_and_count_every_match(fixture_db, name):
+    extra, expected = EVERY_ROW_IN_ORDER[name]
+    id_column = 1 if name == "movement_records" else 0
+
+    def page(limit, offset):
+        frame = fixture_db.query(name, no_filters(**extra) | {"limit": limit, "offset": offset})
+        return frame.iloc[:, id_column].tolist(), frame["matching_rows"].unique().tolist()
+
+    assert page(None, 0) == (expected, [len(expected)])
+    assert page(3, 0) == (expected[:3], [len(expected)])
+    assert page(3, 3) == (expected[3:6], [len(expected)])
+    assert page(3, len(expected) - 2) == (expected[-2:], [len(expected)])
+    assert page(3, len(expected)) == ([], [])  # past the end: nothing, not an error
+    assert page(None, 2) == (expected[2:], [len(expected)])
+
+
+def test_a_page_counts_the_filtered_rows_only(fixture_db):
+    air = fixture_db.query("shipments_table", no_filters(modes=["air"], limit=2, offset=2))
+    assert rows(air, "shipment_id", "destination_name", "matching_rows") == [
+        ("shp-pat-2", "Essen/Mülheim Airport", 7),
+        ("shp-resp-esp", "Torrejón Air Base", 7),
+    ]
+    route = fixture_db.query(
+        "movement_records",
+        no_filters(
+            origin_place_id="metz",
+            destination_place_id="essen-muelheim-airport",
+            place_id=None,
+            limit=1,
+            offset=1,
+        ),
+    )
+    assert rows(route, "record_id", "origin", "destination", "matching_rows") == [
+        ("shp-pat-2", "Metz", "Essen/Mülheim Airport", 3)
     ]
 
 

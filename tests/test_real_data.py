@@ -107,7 +107,9 @@ def test_corridor_places_have_the_right_coordinates(real_db, place_id, latitude,
 
 def test_spains_eadrcc_request_was_open_on_1_april_and_closed_by_22_april(real_db):
     def spanish(as_of):
-        rows = real_db.query("open_requests", no_filters(as_of=as_of, countries=["ESP"]))
+        rows = real_db.query(
+            "open_requests", no_filters(as_of=as_of, countries=["ESP"], limit=None, offset=0)
+        )
         return rows[rows.channel == "eadrcc"]
 
     assert len(spanish(date(2020, 4, 1))) == 9
