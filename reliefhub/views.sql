@@ -23,6 +23,9 @@ WHERE (len(countries) = 0
 -- that day, or when its linked deliveries cover the quantity asked for.
 CREATE OR REPLACE MACRO requests_as_of(as_of) AS TABLE
 WITH delivered AS (
+    -- Added up from the shipments for a day before the last delivery; read
+    -- from the stored totals (reliefhub/movements.py) on or after it, which
+    -- is how every page opens.
     SELECT request_id,
            sum(quantity)     AS delivered_quantity,
            max(delivered_on) AS last_delivered_on
@@ -30,7 +33,12 @@ WITH delivered AS (
     WHERE request_id IS NOT NULL
       AND status = 'delivered'
       AND delivered_on <= as_of
+      AND as_of < (SELECT max(last_delivered_on) FROM request_deliveries)
     GROUP BY request_id
+    UNION ALL
+    SELECT request_id, delivered_quantity, last_delivered_on
+    FROM request_deliveries
+    WHERE as_of >= (SELECT max(last_delivered_on) FROM request_deliveries)
 )
 SELECT
     r.*,

@@ -19,6 +19,15 @@ def differences(db: Database) -> list[tuple]:
     ).fetchall()
 
 
+def deliveries_differ(db: Database) -> list[tuple]:
+    """Stored delivery totals that differ from adding up the shipments now."""
+    totals = f"{movements.DELIVERIES} GROUP BY request_id"
+    return db.connection.execute(
+        f"(SELECT * FROM request_deliveries EXCEPT ALL {totals}) UNION ALL "  # noqa: S608 (test constants)
+        f"({totals} EXCEPT ALL SELECT * FROM request_deliveries)"
+    ).fetchall()
+
+
 def keys_are_consistent(db: Database) -> bool:
     """One route per origin-destination pair and one key per flight, as stored."""
     return db.connection.execute(
@@ -37,6 +46,7 @@ def keys_are_consistent(db: Database) -> bool:
 
 def test_a_built_database_stores_exactly_its_definition(writable_db):
     assert differences(writable_db) == []
+    assert deliveries_differ(writable_db) == []
     assert keys_are_consistent(writable_db)
     count = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
     assert count > 0
@@ -181,3 +191,41 @@ def test_a_write_that_fails_leaves_the_stored_movements_as_they_were(writable_db
         cur.execute(f"DELETE FROM {table} WHERE false")  # noqa: S608 (a test constant)
         raise RuntimeError("the write fails half-way")
     assert writable_db.connection.execute("SELECT * FROM movements ORDER BY ALL").fetchall() == before
+
+
+def test_delivery_totals_follow_links_and_statuses(writable_db):
+    def delivered(request_id):
+        found = writable_db.connection.execute(
+            "SELECT delivered_quantity FROM request_deliveries WHERE request_id = $id", {"id": request_id}
+        ).fetchone()
+        return found and found[0]
+
+    assert delivered("req-esp-suits") == 10000
+    change = operations.link_shipment(
+        writable_db, "shp-suits-esp", request_id=None, flight_id="flt-c130", who=WHO
+    )
+    assert change.ok, change.problems
+    assert delivered("req-esp-suits") is None
+    assert delivered("req-esp-ventilators") is None
+    change = operations.change_status(
+        writable_db, "shipments", "shp-vent-esp", "delivered", who=WHO, dates={"delivered_on": "2020-04-20"}
+    )
+    assert change.ok, change.problems
+    assert delivered("req-esp-ventilators") == 50
+    assert deliveries_differ(writable_db) == []
+
+
+def test_open_requests_on_the_last_day_equal_those_added_up_from_the_shipments(writable_db):
+    last = writable_db.connection.execute("SELECT max(last_delivered_on) FROM request_deliveries").fetchone()[
+        0
+    ]
+    stored = writable_db.connection.execute(
+        "SELECT * FROM requests_as_of($day) ORDER BY request_id", {"day": last}
+    ).fetchall()
+    writable_db.connection.execute("DELETE FROM request_deliveries")  # force the adding-up path
+    writable_db.connection.execute("INSERT INTO request_deliveries VALUES ('none', 0, DATE '2099-01-01')")
+    added_up = writable_db.connection.execute(
+        "SELECT * FROM requests_as_of($day) ORDER BY request_id", {"day": last}
+    ).fetchall()
+    assert stored == added_up
+    assert any(row for row in stored)
