@@ -22,7 +22,7 @@ WITH arcs AS (
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     GROUP BY ALL
 ),
-shown AS (
+shown AS MATERIALIZED (
     SELECT
         a.*,
         r.origin_place_id,

@@ -14,7 +14,9 @@ stored, and kept equal to the view the way a materialised view would be:
 
 Beside it, `request_deliveries` keeps what has been delivered against each
 request, all told: what the open-requests figures need as every page opens
-(on the data's last day), without adding up a million shipments each time.
+(on the data's last day), without adding up a million shipments each time;
+and `countries_in_data` the countries a filter can offer (every page's
+sidebar), recomputed whole with each change because it is small.
 
 Two small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
@@ -50,6 +52,20 @@ DELIVERIES = """
     FROM shipments
     WHERE request_id IS NOT NULL AND status = 'delivered'
 """
+
+
+COUNTRIES_IN_DATA = """
+    CREATE OR REPLACE TABLE countries_in_data AS
+    WITH used_routes AS (
+        SELECT * FROM movement_routes WHERE route IN (SELECT DISTINCT route FROM movements)
+    )
+    SELECT requester_iso3 AS iso3 FROM requests
+    UNION SELECT recipient_iso3 FROM movements WHERE recipient_iso3 IS NOT NULL
+    UNION SELECT provider_iso3 FROM movements WHERE provider_iso3 IS NOT NULL
+    UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
+    UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
+"""
+STORED = ("movements", "movement_routes", "movement_flight_keys", "request_deliveries", "countries_in_data")
 
 
 def definition_digest() -> str:
@@ -108,6 +124,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     con.execute(f"CREATE OR REPLACE TABLE request_deliveries AS {DELIVERIES} GROUP BY request_id")
+    con.execute(COUNTRIES_IN_DATA)
     _set_meta(con, DEFINITION_KEY, definition_digest())
     _set_meta(con, THROUGH_KEY, str(_last_change(con)))
 
@@ -204,6 +221,7 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         DROP TABLE touched_requests;
         """  # noqa: S608 (TOUCHED is a constant)
     )
+    con.execute(COUNTRIES_IN_DATA)
     _set_meta(con, THROUGH_KEY, str(last))
     return last - through
 
@@ -213,10 +231,11 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     Counting the definition's rows needs no joins beyond one anti-join on flights."""
     if _stored_kind(con) != "table" or _meta(con, DEFINITION_KEY) != definition_digest():
         return False
-    has_deliveries = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'request_deliveries' AND NOT temporary"
+    stored = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE list_contains($names, table_name) AND NOT temporary",
+        {"names": list(STORED)},
     ).fetchone()[0]
-    if not has_deliveries:
+    if stored < len(STORED):
         return False
     if int(_meta(con, THROUGH_KEY) or 0) != _last_change(con):
         return False

@@ -215,6 +215,22 @@ def test_delivery_totals_follow_links_and_statuses(writable_db):
     assert deliveries_differ(writable_db) == []
 
 
+def test_a_country_first_seen_in_a_new_request_can_be_chosen_at_once(writable_db):
+    writable_db.connection.execute("INSERT INTO countries VALUES ('POL', 'Poland', 52.0, 19.0)")
+    assert "POL" not in set(writable_db.query("filter_countries")["iso3"])
+    change = operations.add_record(
+        writable_db,
+        "requests",
+        {"request_id": "req-pol", "requester_iso3": "POL", "channel": "eadrcc",
+         "addressed_to": "NATO EADRCC", "material_code": "ventilators", "quantity": "10",
+         "description": "Ventilators", "requested_on": "2020-04-01", "date_precision": "day",
+         "status": "open", "source_urls": "https://example.org/pol", "source_note": "test"},
+        who=WHO,
+    )  # fmt: skip
+    assert change.ok, change.problems
+    assert "POL" in set(writable_db.query("filter_countries")["iso3"])
+
+
 def test_open_requests_on_the_last_day_equal_those_added_up_from_the_shipments(writable_db):
     last = writable_db.connection.execute("SELECT max(last_delivered_on) FROM request_deliveries").fetchone()[
         0
