@@ -51,7 +51,7 @@ CATEGORY_COLOURS = {
 # What one map shows at most: the busiest arcs and places. More than this is
 # unreadable on a wall and heavy in a browser (a million records cross
 # thousands of routes); the legend says how many were left out.
-MAP_ARCS = 250
+MAP_ARCS = 200
 MAP_PLACES = 150
 
 COLOUR_BY_LABELS = {
@@ -74,7 +74,7 @@ def legend_entries(colour_by: str, categories: list[str]) -> list[tuple[str, str
 
 
 def arcs_shown(flows: pd.DataFrame) -> str:
-    """'the 250 busiest of 8,107 arcs' when the map leaves some out, else ''."""
+    """'the 200 busiest of 14,290 arcs' when the map leaves some out, else ''."""
     if flows.empty or "arcs_total" not in flows or int(flows["arcs_total"].iat[0]) <= len(flows):
         return ""
     return f"the {len(flows):,} busiest of {int(flows['arcs_total'].iat[0]):,} arcs"
