@@ -1,7 +1,7 @@
 -- The map's arcs: one row per origin–destination pair and colour category,
 -- however many records lie behind it. $colour_by picks the category:
 -- 'mode', 'material_category' or 'cargo_kind' (goods, patients, personnel).
--- At most $limit arcs, the busiest: a million records cross thousands of
+-- At most $limit arcs (see `shown`): a million records cross thousands of
 -- routes, more than a screen can show or a browser should be sent;
 -- arcs_total says how many there were.
 WITH arcs AS (
@@ -22,7 +22,7 @@ WITH arcs AS (
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     GROUP BY ALL
 ),
-shown AS MATERIALIZED (
+ranked AS (
     SELECT
         a.*,
         r.origin_place_id,
@@ -33,12 +33,21 @@ shown AS MATERIALIZED (
         d.name       AS destination_name,
         d.latitude   AS destination_latitude,
         d.longitude  AS destination_longitude,
-        count(*) OVER () AS arcs_total
+        count(*) OVER () AS arcs_total,
+        row_number() OVER (PARTITION BY a.category ORDER BY a.movements DESC, o.name, d.name) AS rank_in_colour
     FROM arcs a
     JOIN movement_routes r USING (route)
     JOIN places o ON o.place_id = r.origin_place_id
     JOIN places d ON d.place_id = r.destination_place_id
-    ORDER BY a.movements DESC, origin_name, destination_name, a.category
+),
+-- The busiest arcs, but each colour first gets its own busiest few (up to
+-- half the map shared out among the colours), so a rare kind of movement
+-- (patients among a million goods) never vanishes from a crowded map.
+shown AS MATERIALIZED (
+    SELECT *
+    FROM ranked
+    ORDER BY rank_in_colour > $limit // (2 * (SELECT count(DISTINCT category) FROM arcs)),
+             movements DESC, origin_name, destination_name, category
     LIMIT $limit
 ),
 -- Who flew and what was carried, named for the shown arcs only, from the

@@ -74,10 +74,14 @@ def legend_entries(colour_by: str, categories: list[str]) -> list[tuple[str, str
 
 
 def arcs_shown(flows: pd.DataFrame) -> str:
-    """'the 200 busiest of 14,290 arcs' when the map leaves some out, else ''."""
+    """'200 of 14,290 arcs: the busiest of each colour, then the busiest' when
+    the map leaves some out, else ''."""
     if flows.empty or "arcs_total" not in flows or int(flows["arcs_total"].iat[0]) <= len(flows):
         return ""
-    return f"the {len(flows):,} busiest of {int(flows['arcs_total'].iat[0]):,} arcs"
+    return (
+        f"{len(flows):,} of {int(flows['arcs_total'].iat[0]):,} arcs: "
+        "the busiest of each colour, then the busiest"
+    )
 
 
 def date_span(first, last, month_only: bool) -> str:

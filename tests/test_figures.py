@@ -115,5 +115,5 @@ def test_the_legend_says_when_the_map_leaves_arcs_out(fixture_db):
     every = fixture_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="mode"))
     busiest = fixture_db.query("movement_flows", no_filters(limit=2, colour_by="mode"))
     assert figures.arcs_shown(every) == ""
-    assert figures.arcs_shown(busiest) == "the 2 busiest of 6 arcs"
+    assert figures.arcs_shown(busiest) == "2 of 6 arcs: the busiest of each colour, then the busiest"
     assert figures.arcs_shown(every.head(0)) == ""

@@ -178,6 +178,18 @@ def test_the_map_gets_the_busiest_arcs_and_places_and_how_many_there_were(fixtur
     ]
 
 
+def test_a_crowded_map_keeps_the_busiest_arcs_of_every_colour(fixture_db):
+    # By mode: five air arcs and one road arc. The four busiest alone would be
+    # all air; each colour's busiest comes first, then the busiest of the rest.
+    flows = fixture_db.query("movement_flows", no_filters(limit=4, colour_by="mode"))
+    assert rows(flows, "origin_place_id", "destination_place_id", "category", "movements") == [
+        ("metz", "essen-muelheim-airport", "air", 3),
+        ("pardubice-airport", "torrejon-air-base", "air", 2),
+        ("bergamo-airport", "cologne-bonn-airport", "air", 1),
+        ("opocinek", "milan", "road", 1),
+    ]
+
+
 @pytest.mark.parametrize(
     ("selection", "expected"),
     [
