@@ -4,14 +4,20 @@
 -- At most $limit arcs (see `shown`): a million records cross thousands of
 -- routes, more than a screen can show or a browser should be sent;
 -- arcs_total says how many there were.
-WITH arcs AS (
+WITH filtered AS NOT MATERIALIZED (
     SELECT
-        route,
+        *,
         CASE $colour_by
             WHEN 'mode' THEN mode
             WHEN 'material_category' THEN material_category
             ELSE cargo_kind
-        END                                          AS category,
+        END AS category
+    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+),
+arcs AS (
+    SELECT
+        route,
+        category,
         count(*)                                     AS movements,
         count(DISTINCT flight_key)                   AS flights,
         count(*) FILTER (WHERE record_kind = 'shipment') AS shipments,
@@ -19,8 +25,8 @@ WITH arcs AS (
         min(event_date)                              AS first_date,
         max(event_date)                              AS last_date,
         bool_or(date_precision = 'month')            AS has_month_only_dates
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
-    GROUP BY ALL
+    FROM filtered
+    GROUP BY route, category
 ),
 ranked AS (
     SELECT
@@ -54,16 +60,8 @@ shown AS MATERIALIZED (
 -- distinct flights and materials on them (keys first, names after: the
 -- busiest arcs carry most of the records).
 on_shown AS (
-    SELECT
-        route,
-        CASE $colour_by
-            WHEN 'mode' THEN mode
-            WHEN 'material_category' THEN material_category
-            ELSE cargo_kind
-        END AS category,
-        flight_key,
-        material_code
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    SELECT route, category, flight_key, material_code
+    FROM filtered
     WHERE route IN (SELECT route FROM shown)
 ),
 aircraft AS (

@@ -48,11 +48,11 @@ import pandas as pd
 from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, generate
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.loader import build_database
-from reliefhub.ui import PAGE_SIZE
+from reliefhub.ui import BASEMAP_URL, PAGE_SIZE
 
 DEFAULT_SCALES = (10_000, 100_000, 1_000_000)
 CACHE_DIR = REPO_DIR / "bench" / "cache"
-BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
+# The headless Chromium the benchmark and the browser tests drive.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -229,7 +229,7 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Stored by this code, every change applied, and as many rows as its definition.
     Counting the definition's rows needs no joins beyond one anti-join on flights."""
-    if _stored_kind(con) != "table" or _meta(con, DEFINITION_KEY) != definition_digest():
+    if _meta(con, DEFINITION_KEY) != definition_digest():
         return False
     stored = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE list_contains($names, table_name) AND NOT temporary",

@@ -21,21 +21,13 @@ from PIL import Image
 
 from reliefhub import DATA_DIR, REPO_DIR
 from reliefhub.__main__ import main as cli
+from reliefhub.bench import CHROMIUM, CHROMIUM_ARGS
 from reliefhub.figures import LAND
 from reliefhub.loader import build_database
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO_DIR / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
