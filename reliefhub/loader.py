@@ -28,10 +28,10 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def apply_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Define movements, store them if they are missing or out of date, then
-    the views and macros that read them (DuckDB checks a macro's tables when
-    it is created)."""
-    con.execute((PACKAGE_DIR / "movement_source.sql").read_text())
+    """Define the stored tables, store them if they are missing or out of date,
+    then the views and macros that read them (DuckDB checks a macro's tables
+    when it is created)."""
+    con.execute((PACKAGE_DIR / "stored_sources.sql").read_text())
     movements.ensure_current(con)
     con.execute((PACKAGE_DIR / "views.sql").read_text())
 

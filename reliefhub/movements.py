@@ -1,4 +1,4 @@
-"""The `movements` table: the view `movement_source` (movement_source.sql), kept stored.
+"""The `movements` table: the view `movement_source` (stored_sources.sql), kept stored.
 
 Every map, figure and table filters movements. Computing them from five
 joined tables on every rerun costs seconds at a million shipments, so they are
@@ -12,11 +12,12 @@ stored, and kept equal to the view the way a materialised view would be:
   table and record (operations.write_checked), so the audit rows after the
   last one already applied say exactly what to replace.
 
-Beside it, `request_deliveries` keeps what has been delivered against each
-request, all told: what the open-requests figures need as every page opens
-(on the data's last day), without adding up a million shipments each time;
-and `countries_in_data` the countries a filter can offer (every page's
-sidebar), recomputed whole with each change because it is small.
+Beside it, `request_status` keeps every request as it stands once nothing
+more can change it (the view `request_status_source`): what the open-requests
+figures need as every page opens (on the data's last day), without adding up
+a million shipments and classifying every request each time; and
+`countries_in_data` the countries a filter can offer (every page's sidebar),
+recomputed whole with each change because it is small.
 
 Two small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
@@ -47,13 +48,6 @@ TOUCHED = """
 """
 
 
-DELIVERIES = """
-    SELECT request_id, sum(quantity) AS delivered_quantity, max(delivered_on) AS last_delivered_on
-    FROM shipments
-    WHERE request_id IS NOT NULL AND status = 'delivered'
-"""
-
-
 COUNTRIES_IN_DATA = """
     CREATE OR REPLACE TABLE countries_in_data AS
     WITH used_routes AS (
@@ -65,12 +59,12 @@ COUNTRIES_IN_DATA = """
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
 """
-STORED = ("movements", "movement_routes", "movement_flight_keys", "request_deliveries", "countries_in_data")
+STORED = ("movements", "movement_routes", "movement_flight_keys", "request_status", "countries_in_data")
 
 
 def definition_digest() -> str:
     """Changes when the view's definition changes."""
-    return hashlib.sha256((PACKAGE_DIR / "movement_source.sql").read_bytes()).hexdigest()[:16]
+    return hashlib.sha256((PACKAGE_DIR / "stored_sources.sql").read_bytes()).hexdigest()[:16]
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -123,7 +117,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY s.event_date, s.record_kind, s.record_id;
         """
     )
-    con.execute(f"CREATE OR REPLACE TABLE request_deliveries AS {DELIVERIES} GROUP BY request_id")
+    con.execute("CREATE OR REPLACE TABLE request_status AS FROM request_status_source ORDER BY requested_on")
     con.execute(COUNTRIES_IN_DATA)
     _set_meta(con, DEFINITION_KEY, definition_digest())
     _set_meta(con, THROUGH_KEY, str(_last_change(con)))
@@ -172,23 +166,24 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
           AND id NOT IN (SELECT flight_id FROM movement_flight_keys);
         """
     )
-    # The requests a changed shipment answered before and answers now.
+    # The requests changed, and those a changed shipment answered before and answers now.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE touched_requests AS
-        SELECT request_id AS id FROM movements
+        SELECT record_id AS id FROM touched_changes WHERE table_name = 'requests'
+        UNION
+        SELECT request_id FROM movements
         WHERE record_kind = 'shipment' AND request_id IS NOT NULL
           AND record_id IN (SELECT id FROM touched_shipments)
         UNION
         SELECT request_id FROM shipments
         WHERE request_id IS NOT NULL AND shipment_id IN (SELECT id FROM touched_shipments);
 
-        DELETE FROM request_deliveries WHERE request_id IN (SELECT id FROM touched_requests);
+        DELETE FROM request_status WHERE request_id IN (SELECT id FROM touched_requests);
+
+        INSERT INTO request_status
+        SELECT * FROM request_status_source WHERE request_id IN (SELECT id FROM touched_requests);
         """
-    )
-    con.execute(
-        f"INSERT INTO request_deliveries {DELIVERIES} "  # noqa: S608 (a constant)
-        "AND request_id IN (SELECT id FROM touched_requests) GROUP BY request_id"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM movement_source WHERE {TOUCHED}")  # noqa: S608 (a constant)
     con.execute(
@@ -227,7 +222,7 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Stored by this code, every change applied, and as many rows as its definition.
+    """Stored by this code, every change applied, and as many rows as their definitions.
     Counting the definition's rows needs no joins beyond one anti-join on flights."""
     if _meta(con, DEFINITION_KEY) != definition_digest():
         return False
@@ -241,10 +236,11 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
         return False
     stored, defined = con.execute(
         """
-        SELECT (SELECT count(*) FROM movements),
-               (SELECT count(*) FROM shipments)
-               + (SELECT count(*) FROM flights f
-                  WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id))
+        SELECT [(SELECT count(*) FROM movements), (SELECT count(*) FROM request_status)],
+               [(SELECT count(*) FROM shipments)
+                + (SELECT count(*) FROM flights f
+                   WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id)),
+                (SELECT count(*) FROM requests)]
         """
     ).fetchone()
     return stored == defined

@@ -1,5 +1,7 @@
 """The stored `movements` table stays equal to its definition through every kind of write."""
 
+import datetime as dt
+
 import duckdb
 import pytest
 
@@ -19,12 +21,11 @@ def differences(db: Database) -> list[tuple]:
     ).fetchall()
 
 
-def deliveries_differ(db: Database) -> list[tuple]:
-    """Stored delivery totals that differ from adding up the shipments now."""
-    totals = f"{movements.DELIVERIES} GROUP BY request_id"
+def request_status_differs(db: Database) -> list[tuple]:
+    """Stored request statuses that differ from working them out now."""
     return db.connection.execute(
-        f"(SELECT * FROM request_deliveries EXCEPT ALL {totals}) UNION ALL "  # noqa: S608 (test constants)
-        f"({totals} EXCEPT ALL SELECT * FROM request_deliveries)"
+        "(SELECT * FROM request_status EXCEPT ALL SELECT * FROM request_status_source) UNION ALL "
+        "(SELECT * FROM request_status_source EXCEPT ALL SELECT * FROM request_status)"
     ).fetchall()
 
 
@@ -46,7 +47,7 @@ def keys_are_consistent(db: Database) -> bool:
 
 def test_a_built_database_stores_exactly_its_definition(writable_db):
     assert differences(writable_db) == []
-    assert deliveries_differ(writable_db) == []
+    assert request_status_differs(writable_db) == []
     assert keys_are_consistent(writable_db)
     count = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
     assert count > 0
@@ -193,26 +194,25 @@ def test_a_write_that_fails_leaves_the_stored_movements_as_they_were(writable_db
     assert writable_db.connection.execute("SELECT * FROM movements ORDER BY ALL").fetchall() == before
 
 
-def test_delivery_totals_follow_links_and_statuses(writable_db):
+def test_request_status_follows_links_and_statuses(writable_db):
     def delivered(request_id):
-        found = writable_db.connection.execute(
-            "SELECT delivered_quantity FROM request_deliveries WHERE request_id = $id", {"id": request_id}
-        ).fetchone()
-        return found and found[0]
+        return writable_db.connection.execute(
+            "SELECT delivered_quantity FROM request_status WHERE request_id = $id", {"id": request_id}
+        ).fetchone()[0]
 
     assert delivered("req-esp-suits") == 10000
     change = operations.link_shipment(
         writable_db, "shp-suits-esp", request_id=None, flight_id="flt-c130", who=WHO
     )
     assert change.ok, change.problems
-    assert delivered("req-esp-suits") is None
-    assert delivered("req-esp-ventilators") is None
+    assert delivered("req-esp-suits") == 0
+    assert delivered("req-esp-ventilators") == 0
     change = operations.change_status(
         writable_db, "shipments", "shp-vent-esp", "delivered", who=WHO, dates={"delivered_on": "2020-04-20"}
     )
     assert change.ok, change.problems
     assert delivered("req-esp-ventilators") == 50
-    assert deliveries_differ(writable_db) == []
+    assert request_status_differs(writable_db) == []
 
 
 def test_a_country_first_seen_in_a_new_request_can_be_chosen_at_once(writable_db):
@@ -231,17 +231,69 @@ def test_a_country_first_seen_in_a_new_request_can_be_chosen_at_once(writable_db
     assert "POL" in set(writable_db.query("filter_countries")["iso3"])
 
 
-def test_open_requests_on_the_last_day_equal_those_added_up_from_the_shipments(writable_db):
-    last = writable_db.connection.execute("SELECT max(last_delivered_on) FROM request_deliveries").fetchone()[
-        0
-    ]
-    stored = writable_db.connection.execute(
-        "SELECT * FROM requests_as_of($day) ORDER BY request_id", {"day": last}
+def test_a_request_closed_by_staff_is_stored_closed_and_a_new_one_open(writable_db):
+    def status(request_id):
+        return writable_db.connection.execute(
+            "SELECT status_as_of FROM request_status WHERE request_id = $id", {"id": request_id}
+        ).fetchone()
+
+    assert status("req-esp-ventilators") == ("open",)
+    change = operations.change_status(
+        writable_db, "requests", "req-esp-ventilators", "closed", who=WHO, dates={"closed_on": "2020-05-01"}
+    )
+    assert change.ok, change.problems
+    assert status("req-esp-ventilators") == ("closed",)
+    change = operations.add_record(
+        writable_db,
+        "requests",
+        {"request_id": "req-new", "requester_iso3": "ESP", "channel": "eadrcc",
+         "addressed_to": "NATO EADRCC", "material_code": "ventilators", "quantity": "10",
+         "description": "Ventilators", "requested_on": "2020-04-01", "date_precision": "day",
+         "status": "open", "source_urls": "https://example.org/new", "source_note": "test"},
+        who=WHO,
+    )  # fmt: skip
+    assert change.ok, change.problems
+    assert status("req-new") == ("open",)
+    assert request_status_differs(writable_db) == []
+
+
+def test_open_requests_read_from_storage_equal_those_added_up_from_the_shipments(writable_db):
+    con = writable_db.connection
+    settled = con.execute("SELECT max(settled_on) FROM request_status").fetchone()[0]
+    for day in (settled, settled + dt.timedelta(days=30)):
+        stored = con.execute("FROM requests_as_of($day) ORDER BY request_id", {"day": day}).fetchall()
+        added_up = con.execute(
+            "SELECT *, $day - requested_on AS days_waiting FROM requests_added_up($day, true) ORDER BY 1",
+            {"day": day},
+        ).fetchall()
+        assert stored == added_up
+        assert stored
+    plan = con.execute("EXPLAIN SELECT * FROM requests_as_of($day)", {"day": settled}).fetchall()
+    assert "request_status" in str(plan)
+
+
+def test_open_requests_on_an_earlier_day_are_added_up_from_the_shipments_delivered_by_then(writable_db):
+    con = writable_db.connection
+    day = con.execute("SELECT max(last_delivered_on) - 1 FROM request_status").fetchone()[0]
+    earlier = con.execute(
+        "SELECT request_id, delivered_quantity FROM requests_as_of($day) ORDER BY request_id", {"day": day}
     ).fetchall()
-    writable_db.connection.execute("DELETE FROM request_deliveries")  # force the adding-up path
-    writable_db.connection.execute("INSERT INTO request_deliveries VALUES ('none', 0, DATE '2099-01-01')")
-    added_up = writable_db.connection.execute(
-        "SELECT * FROM requests_as_of($day) ORDER BY request_id", {"day": last}
+    by_hand = con.execute(
+        """
+        SELECT r.request_id, coalesce(sum(s.quantity), 0)
+        FROM requests r
+        LEFT JOIN shipments s
+               ON s.request_id = r.request_id AND s.status = 'delivered' AND s.delivered_on <= $day
+        WHERE r.requested_on <= $day
+        GROUP BY ALL ORDER BY 1
+        """,
+        {"day": day},
     ).fetchall()
-    assert stored == added_up
-    assert any(row for row in stored)
+    assert earlier == by_hand
+    assert (
+        earlier
+        != con.execute(
+            "SELECT request_id, delivered_quantity FROM request_status WHERE requested_on <= $day ORDER BY 1",
+            {"day": day},
+        ).fetchall()
+    )

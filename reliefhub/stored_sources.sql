@@ -1,6 +1,6 @@
--- What a movement is, re-created every time the app connects. A change here
--- rebuilds the stored `movements` table (reliefhub/movements.py) on the next
--- connection; views.sql, which reads that table, is applied after it.
+-- What the stored tables hold, re-created every time the app connects. A
+-- change here rebuilds them (reliefhub/movements.py) on the next connection;
+-- views.sql, which reads them, is applied after it.
 
 -- One row per movement on the map: every shipment, plus every flight that
 -- carried no recorded shipment (positioning legs, flights whose cargo the
@@ -62,3 +62,50 @@ FROM flights f
 JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
 WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id);
+
+-- Requests with what had been delivered against them by a day, and the status
+-- that follows: a request is fulfilled when it is recorded as closed by that
+-- day, or when its linked deliveries cover the quantity asked for. With
+-- `wanted` false it returns nothing without reading the shipments: a caller
+-- that has the answer stored passes a condition instead of paying for a UNION
+-- branch it throws away.
+CREATE OR REPLACE MACRO requests_added_up(as_of, wanted) AS TABLE
+SELECT
+    r.request_id,
+    r.requester_iso3,
+    r.material_code,
+    r.quantity,
+    r.requested_on,
+    -- The last day the request may have been made: a date known only to its
+    -- month may be any day of it.
+    CASE r.date_precision WHEN 'month' THEN last_day(r.requested_on) ELSE r.requested_on END AS requested_until,
+    r.closed_on,
+    coalesce(d.delivered_quantity, 0) AS delivered_quantity,
+    CASE WHEN r.quantity IS NOT NULL
+         THEN greatest(r.quantity - coalesce(d.delivered_quantity, 0), 0) END AS missing_quantity,
+    d.last_delivered_on,
+    CASE
+        WHEN r.status IN ('fulfilled', 'closed', 'cancelled')
+             AND (r.closed_on IS NULL OR r.closed_on <= as_of) THEN r.status
+        WHEN r.quantity IS NOT NULL AND coalesce(d.delivered_quantity, 0) >= r.quantity
+             AND r.quantity > 0 THEN 'fulfilled'
+        WHEN coalesce(d.delivered_quantity, 0) > 0 OR r.status = 'partially_fulfilled'
+             THEN 'partially_fulfilled'
+        ELSE 'open'
+    END AS status_as_of
+FROM (SELECT * FROM requests WHERE wanted AND requested_on <= as_of) r
+LEFT JOIN (
+    SELECT request_id, sum(quantity) AS delivered_quantity, max(delivered_on) AS last_delivered_on
+    FROM shipments
+    WHERE wanted AND request_id IS NOT NULL AND status = 'delivered' AND delivered_on <= as_of
+    GROUP BY request_id
+) d USING (request_id);
+
+-- Every request as it stands once nothing more can change it: stored as the
+-- table `request_status`, because the open-requests figures on every page
+-- (which open on the data's last day) would otherwise add up a million
+-- shipments and classify every request on each rerun. settled_on is the day
+-- from which the stored status holds.
+CREATE OR REPLACE VIEW request_status_source AS
+SELECT *, greatest(requested_on, closed_on, last_delivered_on) AS settled_on
+FROM requests_added_up(DATE '9999-12-31', true);
