@@ -4,31 +4,52 @@
 -- At most $limit arcs (see `shown`): a million records cross thousands of
 -- routes, more than a screen can show or a browser should be sent;
 -- arcs_total says how many there were.
-WITH filtered AS NOT MATERIALIZED (
+--
+-- The movements are read once, grouped by arc and flight: the arcs, their
+-- distinct flights and the aircraft that flew them all come from those
+-- groups. An arc's materials travel as bits (bit n for material_key n + 1),
+-- so naming them needs no second pass; materials keyed 64 and over share the
+-- last bit, and only arcs with that bit set look their materials up again.
+WITH per_flight AS MATERIALIZED (
     SELECT
-        *,
+        route,
         CASE $colour_by
             WHEN 'mode' THEN mode
             WHEN 'material_category' THEN material_category
             ELSE cargo_kind
-        END AS category
+        END                                              AS category,
+        flight_key,
+        count(*)                                         AS movements,
+        count(*) FILTER (WHERE record_kind = 'shipment') AS shipments,
+        sum(patients)                                    AS patients,
+        min(event_date)                                  AS first_date,
+        max(event_date)                                  AS last_date,
+        bool_or(date_precision = 'month')                AS has_month_only_dates,
+        bit_or(1::UBIGINT << least(material_key - 1, 63)::UBIGINT) AS material_bits
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    GROUP BY ALL
 ),
 arcs AS (
     SELECT
         route,
         category,
-        count(*)                                     AS movements,
-        count(DISTINCT flight_key)                   AS flights,
-        count(*) FILTER (WHERE record_kind = 'shipment') AS shipments,
-        coalesce(sum(patients), 0)::BIGINT           AS patients,
-        min(event_date)                              AS first_date,
-        max(event_date)                              AS last_date,
-        bool_or(date_precision = 'month')            AS has_month_only_dates
-    FROM filtered
+        sum(movements)::BIGINT             AS movements,
+        count(flight_key)                  AS flights,
+        sum(shipments)::BIGINT             AS shipments,
+        coalesce(sum(patients), 0)::BIGINT AS patients,
+        min(first_date)                    AS first_date,
+        max(last_date)                     AS last_date,
+        bool_or(has_month_only_dates)      AS has_month_only_dates,
+        bit_or(material_bits)              AS material_bits,
+        count(*) OVER ()                   AS arcs_total,
+        row_number() OVER (PARTITION BY category ORDER BY sum(movements) DESC, route) AS rank_in_colour
+    FROM per_flight
     GROUP BY route, category
 ),
-ranked AS (
+-- The busiest arcs, but each colour first gets its own busiest few (up to
+-- half the map shared out among the colours), so a rare kind of movement
+-- (patients among a million goods) never vanishes from a crowded map.
+shown AS MATERIALIZED (
     SELECT
         a.*,
         r.origin_place_id,
@@ -38,44 +59,52 @@ ranked AS (
         r.destination_place_id,
         d.name       AS destination_name,
         d.latitude   AS destination_latitude,
-        d.longitude  AS destination_longitude,
-        count(*) OVER () AS arcs_total,
-        row_number() OVER (PARTITION BY a.category ORDER BY a.movements DESC, o.name, d.name) AS rank_in_colour
-    FROM arcs a
+        d.longitude  AS destination_longitude
+    FROM (
+        SELECT *
+        FROM arcs
+        ORDER BY rank_in_colour > $limit // (2 * (SELECT count(DISTINCT category) FROM arcs)),
+                 movements DESC, route
+        LIMIT $limit
+    ) a
     JOIN movement_routes r USING (route)
     JOIN places o ON o.place_id = r.origin_place_id
     JOIN places d ON d.place_id = r.destination_place_id
 ),
--- The busiest arcs, but each colour first gets its own busiest few (up to
--- half the map shared out among the colours), so a rare kind of movement
--- (patients among a million goods) never vanishes from a crowded map.
-shown AS MATERIALIZED (
-    SELECT *
-    FROM ranked
-    ORDER BY rank_in_colour > $limit // (2 * (SELECT count(DISTINCT category) FROM arcs)),
-             movements DESC, origin_name, destination_name, category
-    LIMIT $limit
-),
--- Who flew and what was carried, named for the shown arcs only, from the
--- distinct flights and materials on them (keys first, names after: the
--- busiest arcs carry most of the records).
-on_shown AS (
-    SELECT route, category, flight_key, material_code
-    FROM filtered
-    WHERE route IN (SELECT route FROM shown)
-),
 aircraft AS (
-    SELECT x.route, x.category,
+    SELECT p.route, p.category,
            string_agg(DISTINCT concat_ws(' ', f.operator, f.aircraft_type), ', '
                       ORDER BY concat_ws(' ', f.operator, f.aircraft_type)) AS aircraft
-    FROM (SELECT DISTINCT route, category, flight_key FROM on_shown WHERE flight_key IS NOT NULL) x
+    FROM per_flight p
+    SEMI JOIN shown s ON s.route = p.route AND s.category = p.category
     JOIN movement_flight_keys k USING (flight_key)
     JOIN flights f USING (flight_id)
     GROUP BY ALL
 ),
+carried_codes AS (
+    SELECT s.route, s.category, k.material_code
+    FROM shown s
+    JOIN movement_material_keys k
+      ON k.material_key < 64 AND (s.material_bits >> (k.material_key - 1)::UBIGINT) & 1 = 1
+    UNION
+    SELECT route, category, material_code
+    FROM (
+        SELECT
+            route,
+            CASE $colour_by
+                WHEN 'mode' THEN mode
+                WHEN 'material_category' THEN material_category
+                ELSE cargo_kind
+            END AS category,
+            material_code
+        FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+        WHERE material_key >= 64
+    ) m
+    SEMI JOIN shown s ON s.route = m.route AND s.category = m.category AND s.material_bits >= (1::UBIGINT << 63)
+),
 carried AS (
-    SELECT x.route, x.category, string_agg(DISTINCT m.name, ', ' ORDER BY m.name) AS materials
-    FROM (SELECT DISTINCT route, category, material_code FROM on_shown WHERE material_code IS NOT NULL) x
+    SELECT c.route, c.category, string_agg(m.name, ', ' ORDER BY m.name) AS materials
+    FROM carried_codes c
     JOIN materials m USING (material_code)
     GROUP BY ALL
 )

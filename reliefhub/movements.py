@@ -19,10 +19,12 @@ a million shipments and classifying every request each time; and
 `countries_in_data` the countries a filter can offer (every page's sidebar),
 recomputed whole with each change because it is small.
 
-Two small integer keys travel with each row, because grouping and counting
+Three small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
-for the origin-destination pair, `flight_key` for the flight. Both are handed
-out once and never renumbered, so replacing a few rows never shifts others.
+for the origin-destination pair, `flight_key` for the flight, `material_key`
+for the material (which lets the map gather an arc's materials as bits).
+All are handed out once and never renumbered, so replacing a few rows never
+shifts others.
 """
 
 from __future__ import annotations
@@ -59,12 +61,22 @@ COUNTRIES_IN_DATA = """
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
 """
-STORED = ("movements", "movement_routes", "movement_flight_keys", "request_status", "countries_in_data")
+STORED = (
+    "movements",
+    "movement_routes",
+    "movement_flight_keys",
+    "movement_material_keys",
+    "request_status",
+    "countries_in_data",
+)
 
 
 def definition_digest() -> str:
-    """Changes when the view's definition changes."""
-    return hashlib.sha256((PACKAGE_DIR / "stored_sources.sql").read_bytes()).hexdigest()[:16]
+    """Changes when the definitions, or the code that stores them, change."""
+    digest = hashlib.sha256()
+    for name in ("stored_sources.sql", "movements.py"):
+        digest.update((PACKAGE_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -108,12 +120,17 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         SELECT row_number() OVER (ORDER BY flight_id)::INTEGER AS flight_key, flight_id
         FROM flights;
 
+        CREATE OR REPLACE TABLE movement_material_keys AS
+        SELECT row_number() OVER (ORDER BY material_code)::SMALLINT AS material_key, material_code
+        FROM materials;
+
         -- Ordered by date, so a date filter skips whole blocks of rows.
         CREATE OR REPLACE TABLE movements AS
-        SELECT s.*, r.route, k.flight_key
+        SELECT s.*, r.route, k.flight_key, mk.material_key
         FROM movement_source s
         JOIN movement_routes r USING (origin_place_id, destination_place_id)
         LEFT JOIN movement_flight_keys k USING (flight_id)
+        LEFT JOIN movement_material_keys mk USING (material_code)
         ORDER BY s.event_date, s.record_kind, s.record_id;
         """
     )
@@ -199,13 +216,21 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
               AND r.destination_place_id = pairs.destination_place_id
         );
 
+        INSERT INTO movement_material_keys
+        SELECT (SELECT coalesce(max(material_key), 0) FROM movement_material_keys)
+               + row_number() OVER (ORDER BY material_code)::SMALLINT,
+               material_code
+        FROM (SELECT DISTINCT material_code FROM touched_rows WHERE material_code IS NOT NULL)
+        WHERE material_code NOT IN (SELECT material_code FROM movement_material_keys);
+
         DELETE FROM movements WHERE {TOUCHED};
 
         INSERT INTO movements
-        SELECT t.*, r.route, k.flight_key
+        SELECT t.*, r.route, k.flight_key, mk.material_key
         FROM touched_rows t
         JOIN movement_routes r USING (origin_place_id, destination_place_id)
         LEFT JOIN movement_flight_keys k USING (flight_id)
+        LEFT JOIN movement_material_keys mk USING (material_code)
         ORDER BY t.event_date, t.record_kind, t.record_id;
 
         DROP TABLE touched_rows;

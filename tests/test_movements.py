@@ -9,7 +9,7 @@ from reliefhub import imports, movements, operations
 from reliefhub.db import Database
 
 WHO = "Ana Novak"
-COLUMNS = "* EXCLUDE (route, flight_key)"
+COLUMNS = "* EXCLUDE (route, flight_key, material_key)"
 
 
 def differences(db: Database) -> list[tuple]:
@@ -30,7 +30,7 @@ def request_status_differs(db: Database) -> list[tuple]:
 
 
 def keys_are_consistent(db: Database) -> bool:
-    """One route per origin-destination pair and one key per flight, as stored."""
+    """One route per origin-destination pair and one key per flight and per material, as stored."""
     return db.connection.execute(
         """
         SELECT
@@ -40,6 +40,10 @@ def keys_are_consistent(db: Database) -> bool:
         AND (SELECT count(*) FROM movements m JOIN movement_flight_keys k USING (flight_key)
              WHERE k.flight_id <> m.flight_id) = 0
         AND (SELECT count(*) FROM movements WHERE flight_id IS NOT NULL AND flight_key IS NULL) = 0
+        AND (SELECT count(*) FROM movements m JOIN movement_material_keys k USING (material_key)
+             WHERE k.material_code <> m.material_code) = 0
+        AND (SELECT count(*) FROM movements WHERE material_code IS NOT NULL AND material_key IS NULL) = 0
+        AND (SELECT count(*) = count(DISTINCT material_key) FROM movement_material_keys)
         AND (SELECT count(*) = count(DISTINCT route) FROM movement_routes)
         """
     ).fetchone()[0]
@@ -297,3 +301,52 @@ def test_open_requests_on_an_earlier_day_are_added_up_from_the_shipments_deliver
             {"day": day},
         ).fetchall()
     )
+
+
+def test_an_arc_names_every_material_however_large_the_catalogue(writable_db):
+    # The map gathers an arc's materials as bits of one 64-bit number; a
+    # catalogue beyond 63 materials shares the last bit and is looked up again.
+    con = writable_db.connection
+    con.execute(
+        "INSERT INTO materials "
+        "SELECT 'zz_' || lpad(i::VARCHAR, 2, '0'), 'Catalogue item ' || i, 'ppe', 'pieces' "
+        "FROM range(80) t(i)"
+    )
+    with writable_db.transaction() as cursor:
+        movements.rebuild(cursor)
+    assert (
+        con.execute(
+            "SELECT material_key FROM movement_material_keys WHERE material_code = 'zz_79'"
+        ).fetchone()[0]
+        > 64
+    )
+    for shipment_id, material in [
+        ("shp-far-1", "zz_79"),
+        ("shp-far-2", "zz_70"),
+        ("shp-near", "ventilators"),
+    ]:
+        change = operations.add_record(
+            writable_db,
+            "shipments",
+            {"shipment_id": shipment_id, "recipient_iso3": "ITA", "provider": "Czech Republic",
+             "provider_iso3": "CZE", "material_code": material, "quantity": "5", "description": "test",
+             "origin_place_id": "opocinek", "destination_place_id": "milan", "mode": "road",
+             "delivered_on": "2020-03-30", "date_precision": "day", "status": "delivered",
+             "source_urls": "https://example.org/far", "source_note": "test"},
+            who=WHO,
+        )  # fmt: skip
+        assert change.ok, change.problems
+    flows = writable_db.query(
+        "movement_flows",
+        {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None,
+         "colour_by": "cargo_kind", "limit": 200},
+    )  # fmt: skip
+    milan = flows[flows.destination_place_id == "milan"].iloc[0]
+    names = con.execute(
+        "SELECT string_agg(name, ', ' ORDER BY name) FROM materials "
+        "WHERE material_code IN (SELECT material_code FROM shipments WHERE destination_place_id = 'milan')"
+    ).fetchone()[0]
+    assert milan.materials == names
+    assert "Catalogue item 79" in names and "Catalogue item 70" in names
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
