@@ -401,6 +401,26 @@ def test_recent_flights_latest_first(fixture_db):
     ]
 
 
+def test_recent_flights_follow_the_filters(fixture_db):
+    def recent(**chosen):
+        flights = fixture_db.query("recent_flights", no_filters(as_of=date(2020, 4, 30), limit=5) | chosen)
+        return rows(flights, "flight_date", "origin_name")
+
+    # Spain: the C-130 that flew the suits in, and its return leg with no cargo recorded.
+    assert recent(countries=["ESP"]) == [
+        (T("2020-04-01"), "Torrejón Air Base"),
+        (T("2020-03-29"), "Pardubice Airport"),
+    ]
+    assert recent(modes=["road"]) == []
+    assert recent(materials=["patients"]) == [
+        (T("2020-03-31"), "Metz"),
+        (T("2020-03-29"), "Metz"),
+        (T("2020-03-28"), "Metz"),
+        (T("2020-03-28"), "Bergamo Orio al Serio Airport"),
+    ]
+    assert len(recent()) == 5
+
+
 def test_data_freshness_is_the_last_change(fixture_db):
     built = fixture_db.connection.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()[0]
     assert fixture_db.query("data_freshness").at[0, "data_changed_at"] == T(built)
