@@ -40,7 +40,13 @@ SELECT
     f.aircraft_type,
     f.operator,
     s.description,
-    s.source_urls
+    s.source_urls,
+    -- Carried along so the Data page's table of shipments reads its rows
+    -- from here, where they lie in date order, not from `shipments`.
+    s.mode                                   AS stated_mode,
+    s.dispatched_on,
+    s.delivered_on,
+    s.source_note
 FROM shipments s
 JOIN materials m USING (material_code)
 JOIN places o ON o.place_id = s.origin_place_id
@@ -57,7 +63,8 @@ SELECT
     CASE f.status WHEN 'landed' THEN 'delivered'
                   WHEN 'airborne' THEN 'in_transit'
                   ELSE f.status END,
-    f.flight_id, NULL, f.aircraft_type, f.operator, f.description, f.source_urls
+    f.flight_id, NULL, f.aircraft_type, f.operator, f.description, f.source_urls,
+    'air', NULL, NULL, f.source_note
 FROM flights f
 JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
