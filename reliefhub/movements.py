@@ -15,9 +15,10 @@ stored, and kept equal to the view the way a materialised view would be:
 Beside it, `request_status` keeps every request as it stands once nothing
 more can change it (the view `request_status_source`): what the open-requests
 figures need as every page opens (on the data's last day), without adding up
-a million shipments and classifying every request each time; and
+a million shipments and classifying every request each time;
 `countries_in_data` the countries a filter can offer (every page's sidebar),
-recomputed whole with each change because it is small.
+and `data_span` the first and last day of the data (every page's date range),
+both recomputed whole with each change because they are small.
 
 Three small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
@@ -61,6 +62,17 @@ COUNTRIES_IN_DATA = """
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
 """
+# The span of the data: every page's default date range and "data as of".
+# Recomputed whole with each change, like countries_in_data: one pass over
+# two date columns, where every rerun of every page would otherwise make it.
+DATA_SPAN = """
+    CREATE OR REPLACE TABLE data_span AS
+    SELECT
+        least(min(event_date), (SELECT min(requested_on) FROM requests))    AS first_date,
+        greatest(max(event_until),
+                 (SELECT max(coalesce(closed_on, requested_on)) FROM requests)) AS last_date
+    FROM movements
+"""
 STORED = (
     "movements",
     "movement_routes",
@@ -68,6 +80,7 @@ STORED = (
     "movement_material_keys",
     "request_status",
     "countries_in_data",
+    "data_span",
 )
 
 
@@ -136,6 +149,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute("CREATE OR REPLACE TABLE request_status AS FROM request_status_source ORDER BY requested_on")
     con.execute(COUNTRIES_IN_DATA)
+    con.execute(DATA_SPAN)
     _set_meta(con, DEFINITION_KEY, definition_digest())
     _set_meta(con, THROUGH_KEY, str(_last_change(con)))
 
@@ -242,6 +256,7 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         """  # noqa: S608 (TOUCHED is a constant)
     )
     con.execute(COUNTRIES_IN_DATA)
+    con.execute(DATA_SPAN)
     _set_meta(con, THROUGH_KEY, str(last))
     return last - through
 

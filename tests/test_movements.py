@@ -3,6 +3,7 @@
 import datetime as dt
 
 import duckdb
+import pandas as pd
 import pytest
 
 from reliefhub import imports, movements, operations
@@ -13,12 +14,20 @@ COLUMNS = "* EXCLUDE (route, flight_key, material_key)"
 
 
 def differences(db: Database) -> list[tuple]:
-    """Rows in the table and not in the view, or the other way round (with their counts)."""
+    """Rows in the table and not in the view, or the other way round (with their
+    counts); and the stored span of the data, if it differs from the movements'."""
     stored = f"SELECT {COLUMNS} FROM movements"  # noqa: S608 (test constants)
-    return db.connection.execute(
+    rows = db.connection.execute(
         f"(SELECT 'stored only', * FROM ({stored} EXCEPT ALL SELECT * FROM movement_source)) UNION ALL "  # noqa: S608
         f"(SELECT 'defined only', * FROM (SELECT * FROM movement_source EXCEPT ALL {stored}))"
     ).fetchall()
+    span = db.connection.execute("SELECT first_date, last_date FROM data_span").fetchall()
+    computed = db.connection.execute(
+        "SELECT least(min(event_date), (SELECT min(requested_on) FROM requests)), "
+        "greatest(max(event_until), (SELECT max(coalesce(closed_on, requested_on)) FROM requests)) "
+        "FROM movement_source"
+    ).fetchall()
+    return rows + ([("span", span, computed)] if span != computed else [])
 
 
 def request_status_differs(db: Database) -> list[tuple]:
@@ -350,3 +359,20 @@ def test_an_arc_names_every_material_however_large_the_catalogue(writable_db):
     assert "Catalogue item 79" in names and "Catalogue item 70" in names
     assert differences(writable_db) == []
     assert keys_are_consistent(writable_db)
+
+
+def test_a_later_shipment_extends_the_span_every_page_opens_on(writable_db):
+    assert writable_db.query("data_bounds").at[0, "last_date"] < pd.Timestamp("2021-01-01")
+    change = operations.add_record(
+        writable_db,
+        "shipments",
+        {"shipment_id": "shp-late", "recipient_iso3": "ITA", "provider": "Czech Republic",
+         "provider_iso3": "CZE", "material_code": "ventilators", "quantity": "5", "description": "test",
+         "origin_place_id": "opocinek", "destination_place_id": "milan", "mode": "road",
+         "delivered_on": "2021-01-01", "date_precision": "day", "status": "delivered",
+         "source_urls": "https://example.org/late", "source_note": "test"},
+        who=WHO,
+    )  # fmt: skip
+    assert change.ok, change.problems
+    assert writable_db.query("data_bounds").at[0, "last_date"] == pd.Timestamp("2021-01-01")
+    assert differences(writable_db) == []
