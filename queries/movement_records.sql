@@ -3,10 +3,12 @@
 -- $limit rows from $offset on, in (date, record_id) order; a NULL $limit gives
 -- every row. matching_rows counts every match, however many rows $limit keeps:
 -- counted apart from the page, because a window count over the whole match
--- would carry every match's descriptions along; only the page's rows are
--- joined to place names.
+-- would carry every match's descriptions along. The page is picked from
+-- narrow rows first; its full rows are then read from the movements again by
+-- kind, id and date (which skips the blocks outside the page's dates), and
+-- only they are joined to place names.
 WITH matching AS NOT MATERIALIZED (
-    SELECT *
+    SELECT record_kind, record_id, event_date
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
     WHERE ($origin_place_id IS NULL OR origin_place_id = $origin_place_id)
       AND ($destination_place_id IS NULL OR destination_place_id = $destination_place_id)
@@ -36,7 +38,9 @@ SELECT
     m.description,
     m.source_urls,
     (SELECT count(*) FROM matching) AS matching_rows
-FROM page m
+FROM page p
+JOIN movements m
+  ON m.record_kind = p.record_kind AND m.record_id = p.record_id AND m.event_date = p.event_date
 JOIN places o ON o.place_id = m.origin_place_id
 JOIN places d ON d.place_id = m.destination_place_id
-ORDER BY m.event_date, m.record_id;
+ORDER BY p.event_date, p.record_id;
