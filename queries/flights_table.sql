@@ -23,7 +23,7 @@ WITH matching AS MATERIALIZED (
           FROM movement_flight_keys k
           WHERE k.flight_key IN (
               SELECT flight_key
-              FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+              FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
               WHERE flight_key IS NOT NULL
           )
       )

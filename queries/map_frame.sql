@@ -5,7 +5,7 @@
 -- at sorted index k is the first whose running count exceeds k, and the
 -- quantile interpolates between the values at floor and ceil of q * (n - 1).
 WITH per_route AS (
-    SELECT route, count(*) AS n FROM movements GROUP BY route
+    SELECT route, sum(movements) AS n FROM movement_groups GROUP BY route
 ),
 per_destination AS (
     SELECT p.latitude, p.longitude, sum(pr.n) AS n

@@ -5,7 +5,8 @@
 -- routes, more than a screen can show or a browser should be sent;
 -- arcs_total says how many there were.
 --
--- The movements are read once, grouped by arc and flight: the arcs, their
+-- The movements are read once (as stored groups, see
+-- filtered_movement_groups), grouped by arc and flight: the arcs, their
 -- distinct flights and the aircraft that flew them all come from those
 -- groups. An arc's materials travel as bits (bit n for material_key n + 1),
 -- so naming them needs no second pass; materials keyed 64 and over share the
@@ -19,14 +20,14 @@ WITH per_flight AS MATERIALIZED (
             ELSE cargo_kind
         END                                              AS category,
         flight_key,
-        count(*)                                         AS movements,
-        count(*) FILTER (WHERE record_kind = 'shipment') AS shipments,
+        sum(movements)                                   AS movements,
+        sum(movements) FILTER (WHERE record_kind = 'shipment') AS shipments,
         sum(patients)                                    AS patients,
-        min(event_date)                                  AS first_date,
-        max(event_date)                                  AS last_date,
-        bool_or(date_precision = 'month')                AS has_month_only_dates,
+        min(first_date)                                  AS first_date,
+        max(last_date)                                   AS last_date,
+        bool_or(has_month_only_dates)                    AS has_month_only_dates,
         bit_or(1::UBIGINT << least(material_key - 1, 63)::UBIGINT) AS material_bits
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
     GROUP BY ALL
 ),
 arcs AS (
@@ -35,7 +36,7 @@ arcs AS (
         category,
         sum(movements)::BIGINT             AS movements,
         count(flight_key)                  AS flights,
-        sum(shipments)::BIGINT             AS shipments,
+        coalesce(sum(shipments), 0)::BIGINT AS shipments,
         coalesce(sum(patients), 0)::BIGINT AS patients,
         min(first_date)                    AS first_date,
         max(last_date)                     AS last_date,

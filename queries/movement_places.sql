@@ -3,8 +3,8 @@
 -- places_total says how many there were. Counted per route first, so a
 -- million movements are grouped by a small integer, not by place names.
 WITH per_route AS (
-    SELECT route, count(*) AS n
-    FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
+    SELECT route, sum(movements) AS n
+    FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
     GROUP BY route
 ),
 endpoints AS (

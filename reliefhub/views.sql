@@ -9,18 +9,44 @@
 -- several times faster than building a list per row for list_has_any. The
 -- materials are matched by their small integer key: DuckDB turns the few keys
 -- chosen into a filter on the scan itself, 24 -> 10 ms at a million rows.)
+CREATE OR REPLACE MACRO matches_filters(
+    countries, materials, modes,
+    origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode
+) AS
+    (len(countries) = 0
+     OR list_contains(countries, origin_iso3) OR list_contains(countries, destination_iso3)
+     OR list_contains(countries, recipient_iso3) OR list_contains(countries, provider_iso3))
+    AND (len(materials) = 0
+         OR material_key IN (SELECT material_key FROM movement_material_keys
+                             WHERE list_contains(materials, material_code)))
+    AND (len(modes) = 0 OR list_contains(modes, mode));
+
 CREATE OR REPLACE MACRO filtered_movements(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT *
 FROM movements
-WHERE (len(countries) = 0
-       OR list_contains(countries, origin_iso3) OR list_contains(countries, destination_iso3)
-       OR list_contains(countries, recipient_iso3) OR list_contains(countries, provider_iso3))
-  AND (len(materials) = 0
-       OR material_key IN (SELECT material_key FROM movement_material_keys
-                           WHERE list_contains(materials, material_code)))
-  AND (len(modes) = 0 OR list_contains(modes, mode))
+WHERE matches_filters(countries, materials, modes,
+                      origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode)
   AND (date_to IS NULL OR event_date <= date_to)
   AND (date_from IS NULL OR event_until >= date_from);
+
+-- The filtered movements as groups that differ only in their dates, for
+-- questions that count and add up: read from the stored `movement_groups`
+-- (reliefhub/movements.py; 2.5 times fewer rows than movements) when no date
+-- is chosen, and made one group per movement when one is, since a date filter
+-- must see each movement's dates. DuckDB drops whichever branch the dates
+-- rule out before running it.
+CREATE OR REPLACE MACRO filtered_movement_groups(countries, materials, modes, date_from, date_to) AS TABLE
+SELECT route, flight_key, material_key, record_kind, status, mode, material_category, cargo_kind,
+       movements, patients, first_date, last_date, has_month_only_dates
+FROM movement_groups
+WHERE date_from IS NULL AND date_to IS NULL
+  AND matches_filters(countries, materials, modes,
+                      origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode)
+UNION ALL
+SELECT route, flight_key, material_key, record_kind, status, mode, material_category, cargo_kind,
+       1, patients, event_date, event_date, date_precision = 'month'
+FROM filtered_movements(countries, materials, modes, date_from, date_to)
+WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 
 -- Requests with what had been delivered against them by a day, and their
 -- status then (requests_added_up in stored_sources.sql). Read from the stored

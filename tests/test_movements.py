@@ -15,7 +15,8 @@ COLUMNS = "* EXCLUDE (route, flight_key, material_key)"
 
 def differences(db: Database) -> list[tuple]:
     """Rows in the table and not in the view, or the other way round (with their
-    counts); and the stored span of the data, if it differs from the movements'."""
+    counts); groups stored and not added up from the movements, or the other
+    way round; and the stored span of the data, if it differs from the movements'."""
     stored = f"SELECT {COLUMNS} FROM movements"  # noqa: S608 (test constants)
     rows = db.connection.execute(
         f"(SELECT 'stored only', * FROM ({stored} EXCEPT ALL SELECT * FROM movement_source)) UNION ALL "  # noqa: S608
@@ -26,6 +27,11 @@ def differences(db: Database) -> list[tuple]:
         "SELECT least(min(event_date), (SELECT min(requested_on) FROM requests)), "
         "greatest(max(event_until), (SELECT max(coalesce(closed_on, requested_on)) FROM requests)) "
         "FROM movement_source"
+    ).fetchall()
+    groups = f"{movements.GROUPS} GROUP BY ALL"
+    rows += db.connection.execute(
+        f"(SELECT 'group stored only', * FROM (SELECT * FROM movement_groups EXCEPT ALL {groups})) UNION ALL "  # noqa: S608
+        f"(SELECT 'group defined only', * FROM ({groups} EXCEPT ALL SELECT * FROM movement_groups))"
     ).fetchall()
     return rows + ([("span", span, computed)] if span != computed else [])
 
