@@ -5,28 +5,10 @@
 -- counts every match, however many rows $limit keeps. The page is picked from
 -- narrow rows (id and date) first, and only its rows are joined to place names;
 -- the match is kept (MATERIALIZED) so that counting it and paging it do not
--- each search the movements again. Without any filter every flight matches,
--- so the movements are read only when a filter is set (see recent_flights.sql
--- for why the two branches spell their conditions out).
+-- each search the movements again.
 WITH matching AS MATERIALIZED (
     SELECT flight_id, flight_date
-    FROM flights
-    WHERE len($countries) = 0 AND len($materials) = 0 AND len($modes) = 0
-      AND $date_from IS NULL AND $date_to IS NULL
-    UNION ALL
-    SELECT flight_id, flight_date
-    FROM flights
-    WHERE NOT (len($countries) = 0 AND len($materials) = 0 AND len($modes) = 0
-               AND $date_from IS NULL AND $date_to IS NULL)
-      AND flight_id IN (
-          SELECT k.flight_id
-          FROM movement_flight_keys k
-          WHERE k.flight_key IN (
-              SELECT flight_key
-              FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
-              WHERE flight_key IS NOT NULL
-          )
-      )
+    FROM filtered_flights($countries, $materials, $modes, $date_from, $date_to)
 ),
 page AS (
     SELECT flight_id, flight_date

@@ -14,11 +14,7 @@
 WITH per_flight AS MATERIALIZED (
     SELECT
         route,
-        CASE $colour_by
-            WHEN 'mode' THEN mode
-            WHEN 'material_category' THEN material_category
-            ELSE cargo_kind
-        END                                              AS category,
+        colour_category($colour_by, mode, material_category, cargo_kind) AS category,
         flight_key,
         sum(movements)                                   AS movements,
         sum(movements) FILTER (WHERE record_kind = 'shipment') AS shipments,
@@ -92,11 +88,7 @@ carried_codes AS (
     FROM (
         SELECT
             route,
-            CASE $colour_by
-                WHEN 'mode' THEN mode
-                WHEN 'material_category' THEN material_category
-                ELSE cargo_kind
-            END AS category,
+            colour_category($colour_by, mode, material_category, cargo_kind) AS category,
             material_code
         FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
         WHERE material_key >= 64

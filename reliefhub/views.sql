@@ -48,6 +48,42 @@ SELECT route, flight_key, material_key, record_kind, status, mode, material_cate
 FROM filtered_movements(countries, materials, modes, date_from, date_to)
 WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 
+-- The flights that made a filtered movement (their own, or a shipment they
+-- carried), as (flight_id, flight_date). Without any filter every flight
+-- qualifies (each one is in the movements, with its shipments or on its
+-- own), so the movements are read only when a filter is set. The branches'
+-- conditions are written out in full because DuckDB drops a branch whose
+-- parameters make it false before running it, which it does not do through a
+-- subquery or a CTE.
+CREATE OR REPLACE MACRO filtered_flights(countries, materials, modes, date_from, date_to) AS TABLE
+SELECT flight_id, flight_date
+FROM flights
+WHERE len(countries) = 0 AND len(materials) = 0 AND len(modes) = 0
+  AND date_from IS NULL AND date_to IS NULL
+UNION ALL
+SELECT flight_id, flight_date
+FROM flights
+WHERE NOT (len(countries) = 0 AND len(materials) = 0 AND len(modes) = 0
+           AND date_from IS NULL AND date_to IS NULL)
+  AND flight_id IN (
+      SELECT k.flight_id
+      FROM movement_flight_keys k
+      WHERE k.flight_key IN (
+          SELECT flight_key
+          FROM filtered_movement_groups(countries, materials, modes, date_from, date_to)
+          WHERE flight_key IS NOT NULL
+      )
+  );
+
+-- The map's colour of a movement: 'mode', 'material_category' or 'cargo_kind'
+-- (goods, patients, personnel).
+CREATE OR REPLACE MACRO colour_category(colour_by, mode, material_category, cargo_kind) AS
+    CASE colour_by
+        WHEN 'mode' THEN mode
+        WHEN 'material_category' THEN material_category
+        ELSE cargo_kind
+    END;
+
 -- Requests with what had been delivered against them by a day, and their
 -- status then (requests_added_up in stored_sources.sql). Read from the stored
 -- `request_status` on or after the day every request settled, which is how
