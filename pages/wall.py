@@ -51,10 +51,7 @@ def replay_day() -> date:
 
 def fetch(view: str, day: date) -> Picture:
     started = time.perf_counter()
-    # Nothing happened after the data's last day, so a bound there filters
-    # nothing; leaving it out lets the queries read the stored groups.
-    date_to = min(ui.current_filters().date_to or day, day)
-    bounded = {"date_to": date_to if date_to < last else None}
+    bounded = {"date_to": min(ui.current_filters().date_to or day, day)}
     headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
     by_country = ui.query("open_requests_by_country", as_of=day)
     deck, legend, arcs_shown, flights = None, [], "", None

@@ -28,9 +28,24 @@ def database() -> Database:
     return shared_database()
 
 
+def shared_params(**extra) -> dict:
+    """The shared filters and any extra parameters. A date bound at or beyond
+    the data's span filters nothing, so it is left out: without a date the
+    queries read the stored groups (views.sql, filtered_movement_groups)."""
+    params = current_filters().params() | extra
+    first, last = data_bounds()
+    if pd.isna(first):  # no data yet: nothing to compare with
+        return params
+    if params.get("date_from") is not None and params["date_from"] <= first:
+        params["date_from"] = None
+    if params.get("date_to") is not None and params["date_to"] >= last:
+        params["date_to"] = None
+    return params
+
+
 def query(name: str, **extra) -> pd.DataFrame:
     """Run a query with the shared filters (and any extra parameters) bound."""
-    return database().query(name, current_filters().params() | extra)
+    return database().query(name, shared_params(**extra))
 
 
 def data_bounds() -> tuple[date, date]:
@@ -330,7 +345,7 @@ def table_page(name: str, *, key: str, **extra) -> TablePage:
     lives in session state per table key, and goes back to 1 when the filters
     or parameters change, or when the rows run out before it.
     """
-    params = current_filters().params() | extra
+    params = shared_params(**extra)
     number_key, seen_key = f"{key}_page", f"{key}_page_of"
     asked = repr(sorted(params.items()))
     if st.session_state.get(seen_key) != asked:
