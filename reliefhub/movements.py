@@ -173,6 +173,19 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     _set_meta(con, THROUGH_KEY, str(_last_change(con)))
 
 
+def linked_by_touched_shipments(column: str) -> str:
+    """The flights or requests (`column`) the touched shipments were linked to
+    before this change (the stored movements) and are linked to now."""
+    return f"""
+        SELECT {column} FROM movements
+        WHERE record_kind = 'shipment' AND {column} IS NOT NULL
+          AND record_id IN (SELECT id FROM touched_shipments)
+        UNION
+        SELECT {column} FROM shipments
+        WHERE {column} IS NOT NULL AND shipment_id IN (SELECT id FROM touched_shipments)
+    """  # noqa: S608 (column is one of two constants)
+
+
 def catch_up(con: duckdb.DuckDBPyConnection) -> int:
     """Replace the rows touched by changes not yet applied; returns how many
     changes were applied. Call inside the write's transaction."""
@@ -186,7 +199,7 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         {"through": through},
     )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE touched_places AS
         SELECT DISTINCT record_id AS id FROM touched_changes WHERE table_name = 'places';
 
@@ -198,13 +211,8 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         CREATE OR REPLACE TEMP TABLE touched_flights AS
         SELECT record_id AS id FROM touched_changes WHERE table_name = 'flights'
         UNION
-        SELECT flight_id FROM movements
-        WHERE record_kind = 'shipment' AND flight_id IS NOT NULL
-          AND record_id IN (SELECT id FROM touched_shipments)
-        UNION
-        SELECT flight_id FROM shipments
-        WHERE flight_id IS NOT NULL AND shipment_id IN (SELECT id FROM touched_shipments);
-        """
+        {linked_by_touched_shipments("flight_id")};
+        """  # noqa: S608 (a constant column name)
     )
     con.execute(
         """
@@ -218,22 +226,17 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
     )
     # The requests changed, and those a changed shipment answered before and answers now.
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE touched_requests AS
         SELECT record_id AS id FROM touched_changes WHERE table_name = 'requests'
         UNION
-        SELECT request_id FROM movements
-        WHERE record_kind = 'shipment' AND request_id IS NOT NULL
-          AND record_id IN (SELECT id FROM touched_shipments)
-        UNION
-        SELECT request_id FROM shipments
-        WHERE request_id IS NOT NULL AND shipment_id IN (SELECT id FROM touched_shipments);
+        {linked_by_touched_shipments("request_id")};
 
         DELETE FROM request_status WHERE request_id IN (SELECT id FROM touched_requests);
 
         INSERT INTO request_status
         SELECT * FROM request_status_source WHERE request_id IN (SELECT id FROM touched_requests);
-        """
+        """  # noqa: S608 (a constant column name)
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE touched_rows AS SELECT * FROM movement_source WHERE {TOUCHED}")  # noqa: S608 (a constant)
     con.execute(

@@ -64,6 +64,21 @@ def keys_are_consistent(db: Database) -> bool:
     ).fetchone()[0]
 
 
+def deliver_by_road_to_milan(db: Database, shipment_id: str, material: str, day: str) -> None:
+    """Record, as staff would, 5 units of `material` trucked from Opočínek and delivered on `day`."""
+    change = operations.add_record(
+        db,
+        "shipments",
+        {"shipment_id": shipment_id, "recipient_iso3": "ITA", "provider": "Czech Republic",
+         "provider_iso3": "CZE", "material_code": material, "quantity": "5", "description": "test",
+         "origin_place_id": "opocinek", "destination_place_id": "milan", "mode": "road",
+         "delivered_on": day, "date_precision": "day", "status": "delivered",
+         "source_urls": "https://example.org/road", "source_note": "test"},
+        who=WHO,
+    )  # fmt: skip
+    assert change.ok, change.problems
+
+
 def test_a_built_database_stores_exactly_its_definition(writable_db):
     assert differences(writable_db) == []
     assert request_status_differs(writable_db) == []
@@ -340,17 +355,7 @@ def test_an_arc_names_every_material_however_large_the_catalogue(writable_db):
         ("shp-far-2", "zz_70"),
         ("shp-near", "ventilators"),
     ]:
-        change = operations.add_record(
-            writable_db,
-            "shipments",
-            {"shipment_id": shipment_id, "recipient_iso3": "ITA", "provider": "Czech Republic",
-             "provider_iso3": "CZE", "material_code": material, "quantity": "5", "description": "test",
-             "origin_place_id": "opocinek", "destination_place_id": "milan", "mode": "road",
-             "delivered_on": "2020-03-30", "date_precision": "day", "status": "delivered",
-             "source_urls": "https://example.org/far", "source_note": "test"},
-            who=WHO,
-        )  # fmt: skip
-        assert change.ok, change.problems
+        deliver_by_road_to_milan(writable_db, shipment_id, material, "2020-03-30")
     flows = writable_db.query(
         "movement_flows",
         {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None,
@@ -369,16 +374,6 @@ def test_an_arc_names_every_material_however_large_the_catalogue(writable_db):
 
 def test_a_later_shipment_extends_the_span_every_page_opens_on(writable_db):
     assert writable_db.query("data_bounds").at[0, "last_date"] < pd.Timestamp("2021-01-01")
-    change = operations.add_record(
-        writable_db,
-        "shipments",
-        {"shipment_id": "shp-late", "recipient_iso3": "ITA", "provider": "Czech Republic",
-         "provider_iso3": "CZE", "material_code": "ventilators", "quantity": "5", "description": "test",
-         "origin_place_id": "opocinek", "destination_place_id": "milan", "mode": "road",
-         "delivered_on": "2021-01-01", "date_precision": "day", "status": "delivered",
-         "source_urls": "https://example.org/late", "source_note": "test"},
-        who=WHO,
-    )  # fmt: skip
-    assert change.ok, change.problems
+    deliver_by_road_to_milan(writable_db, "shp-late", "ventilators", "2021-01-01")
     assert writable_db.query("data_bounds").at[0, "last_date"] == pd.Timestamp("2021-01-01")
     assert differences(writable_db) == []
