@@ -48,23 +48,24 @@ SELECT route, flight_key, material_key, record_kind, status, mode, material_cate
 FROM filtered_movements(countries, materials, modes, date_from, date_to)
 WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 
+-- True when no filter is set: DuckDB folds it from the parameters and drops
+-- a UNION branch it makes false before running it (which it does not do for a
+-- condition inside a subquery or a CTE).
+CREATE OR REPLACE MACRO unfiltered(countries, materials, modes, date_from, date_to) AS
+    len(countries) = 0 AND len(materials) = 0 AND len(modes) = 0 AND date_from IS NULL AND date_to IS NULL;
+
 -- The flights that made a filtered movement (their own, or a shipment they
 -- carried), as (flight_id, flight_date). Without any filter every flight
 -- qualifies (each one is in the movements, with its shipments or on its
--- own), so the movements are read only when a filter is set. The branches'
--- conditions are written out in full because DuckDB drops a branch whose
--- parameters make it false before running it, which it does not do through a
--- subquery or a CTE.
+-- own), so the movements are read only when a filter is set.
 CREATE OR REPLACE MACRO filtered_flights(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT flight_id, flight_date
 FROM flights
-WHERE len(countries) = 0 AND len(materials) = 0 AND len(modes) = 0
-  AND date_from IS NULL AND date_to IS NULL
+WHERE unfiltered(countries, materials, modes, date_from, date_to)
 UNION ALL
 SELECT flight_id, flight_date
 FROM flights
-WHERE NOT (len(countries) = 0 AND len(materials) = 0 AND len(modes) = 0
-           AND date_from IS NULL AND date_to IS NULL)
+WHERE NOT unfiltered(countries, materials, modes, date_from, date_to)
   AND flight_id IN (
       SELECT k.flight_id
       FROM movement_flight_keys k
