@@ -5,47 +5,47 @@
 -- routes, more than a screen can show or a browser should be sent;
 -- arcs_total says how many there were.
 --
--- The movements are read once (as stored groups, see
--- filtered_movement_groups), grouped by arc and flight: the arcs, their
--- distinct flights and the aircraft that flew them all come from those
--- groups. An arc's materials travel as bits (bit n for material_key n + 1),
--- so naming them needs no second pass; materials keyed 64 and over share the
--- last bit, and only arcs with that bit set look their materials up again.
-WITH per_flight AS MATERIALIZED (
-    SELECT
-        route,
-        colour_category($colour_by, mode, material_category, cargo_kind) AS category,
-        flight_key,
-        sum(movements)                                   AS movements,
-        sum(movements) FILTER (WHERE record_kind = 'shipment') AS shipments,
-        sum(patients)                                    AS patients,
-        min(first_date)                                  AS first_date,
-        max(last_date)                                   AS last_date,
-        bool_or(has_month_only_dates)                    AS has_month_only_dates,
-        bit_or(1::UBIGINT << least(material_key - 1, 63)::UBIGINT) AS material_bits
-    FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
-    GROUP BY ALL
+-- The movements are read once, as groups (filtered_flow_groups), and added
+-- up by arc. An arc's materials and aircraft travel as bits of their small
+-- keys (key_bit), so naming them needs no second pass; keys 64 and over share
+-- the last bit, and only arcs with that bit set look theirs up again.
+WITH coloured AS NOT MATERIALIZED (
+    SELECT *, colour_category($colour_by, mode, material_category, cargo_kind) AS category
+    FROM filtered_flow_groups($countries, $materials, $modes, $date_from, $date_to)
 ),
-arcs AS (
+arcs AS MATERIALIZED (
     SELECT
         route,
         category,
-        sum(movements)::BIGINT             AS movements,
-        count(flight_key)                  AS flights,
+        sum(movements)::BIGINT              AS movements,
+        count(DISTINCT flight_key)          AS flights,
         coalesce(sum(shipments), 0)::BIGINT AS shipments,
-        coalesce(sum(patients), 0)::BIGINT AS patients,
-        min(first_date)                    AS first_date,
-        max(last_date)                     AS last_date,
-        bool_or(has_month_only_dates)      AS has_month_only_dates,
-        bit_or(material_bits)              AS material_bits,
-        count(*) OVER ()                   AS arcs_total,
-        row_number() OVER (PARTITION BY category ORDER BY sum(movements) DESC, route) AS rank_in_colour
-    FROM per_flight
+        coalesce(sum(patients), 0)::BIGINT  AS patients,
+        min(first_date)                     AS first_date,
+        max(last_date)                      AS last_date,
+        bool_or(has_month_only_dates)       AS has_month_only_dates,
+        bit_or(material_bits)               AS material_bits,
+        bit_or(key_bit(aircraft_key))       AS aircraft_bits
+    FROM coloured
     GROUP BY route, category
 ),
 -- The busiest arcs, but each colour first gets its own busiest few (up to
 -- half the map shared out among the colours), so a rare kind of movement
--- (patients among a million goods) never vanishes from a crowded map.
+-- (patients among a million goods) never vanishes from a crowded map. A
+-- colour's leaders (busiest first, then by route) come from a top-n
+-- aggregate, several times cheaper than ranking every arc with a window.
+colour_leaders AS (
+    SELECT category,
+           max(struct_pack(movements, negated_route := -route), greatest($limit // 2, 1)) AS leaders
+    FROM arcs
+    GROUP BY category
+),
+leading_arcs AS (
+    SELECT category,
+           -unnest(list_slice(leaders, 1, $limit // (2 * (SELECT count(*) FROM colour_leaders)))).negated_route
+               AS route
+    FROM colour_leaders
+),
 shown AS MATERIALIZED (
     SELECT
         a.*,
@@ -58,33 +58,38 @@ shown AS MATERIALIZED (
         d.latitude   AS destination_latitude,
         d.longitude  AS destination_longitude
     FROM (
-        SELECT *
+        SELECT arcs.*, (SELECT count(*) FROM arcs) AS arcs_total
         FROM arcs
-        ORDER BY rank_in_colour > $limit // (2 * (SELECT count(DISTINCT category) FROM arcs)),
-                 movements DESC, route
+        LEFT JOIN leading_arcs l ON l.route = arcs.route AND l.category = arcs.category
+        ORDER BY l.route IS NULL, arcs.movements DESC, arcs.route
         LIMIT $limit
     ) a
     JOIN movement_routes r USING (route)
     JOIN places o ON o.place_id = r.origin_place_id
     JOIN places d ON d.place_id = r.destination_place_id
 ),
+flown AS (
+    SELECT s.route, s.category, k.aircraft
+    FROM shown s
+    JOIN movement_aircraft_keys k ON has_key_bit(s.aircraft_bits, k.aircraft_key)
+    UNION ALL
+    SELECT DISTINCT c.route, c.category, k.aircraft
+    FROM coloured c
+    SEMI JOIN shown s ON s.route = c.route AND s.category = c.category AND s.aircraft_bits >= key_bit(64)
+    JOIN movement_aircraft_keys k USING (aircraft_key)
+    WHERE c.aircraft_key >= 64
+),
 aircraft AS (
-    SELECT p.route, p.category,
-           string_agg(DISTINCT concat_ws(' ', f.operator, f.aircraft_type), ', '
-                      ORDER BY concat_ws(' ', f.operator, f.aircraft_type)) AS aircraft
-    FROM per_flight p
-    SEMI JOIN shown s ON s.route = p.route AND s.category = p.category
-    JOIN movement_flight_keys k USING (flight_key)
-    JOIN flights f USING (flight_id)
+    SELECT route, category, string_agg(aircraft, ', ' ORDER BY aircraft) AS aircraft
+    FROM flown
     GROUP BY ALL
 ),
 carried_codes AS (
     SELECT s.route, s.category, k.material_code
     FROM shown s
-    JOIN movement_material_keys k
-      ON k.material_key < 64 AND (s.material_bits >> (k.material_key - 1)::UBIGINT) & 1 = 1
-    UNION
-    SELECT route, category, material_code
+    JOIN movement_material_keys k ON has_key_bit(s.material_bits, k.material_key)
+    UNION ALL
+    SELECT DISTINCT route, category, material_code
     FROM (
         SELECT
             route,
@@ -93,7 +98,7 @@ carried_codes AS (
         FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
         WHERE material_key >= 64
     ) m
-    SEMI JOIN shown s ON s.route = m.route AND s.category = m.category AND s.material_bits >= (1::UBIGINT << 63)
+    SEMI JOIN shown s ON s.route = m.route AND s.category = m.category AND s.material_bits >= key_bit(64)
 ),
 carried AS (
     SELECT c.route, c.category, string_agg(m.name, ', ' ORDER BY m.name) AS materials

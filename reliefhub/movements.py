@@ -22,11 +22,15 @@ a million shipments and classifying every request each time;
 and `data_span` the first and last day of the data (every page's date range),
 both recomputed whole with each change because they are small.
 
-Three small integer keys travel with each row, because grouping and counting
+`movement_flow_groups` groups them once more for the map's arcs, without the
+material, record kind and status (about half as many rows again).
+
+Four small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
 for the origin-destination pair, `flight_key` for the flight, `material_key`
-for the material (which lets the map gather an arc's materials as bits).
-All are handed out once and never renumbered, so replacing a few rows never
+for the material and `aircraft_key` for the operator and aircraft type (the
+last two let the map gather an arc's materials and aircraft as bits). All
+are handed out once and never renumbered, so replacing a few rows never
 shifts others.
 """
 
@@ -69,7 +73,7 @@ COUNTRIES_IN_DATA = """
 # chosen (views.sql, filtered_movement_groups). Replaced route by route: a
 # change touches few routes, and a route's groups are quick to add up again.
 GROUPS = """
-    SELECT route, flight_key, material_key, material_code, record_kind, status, mode,
+    SELECT route, flight_key, aircraft_key, material_key, material_code, record_kind, status, mode,
            material_category, cargo_kind, origin_iso3, destination_iso3, recipient_iso3, provider_iso3,
            count(*)                          AS movements,
            sum(patients)                     AS patients,
@@ -77,6 +81,23 @@ GROUPS = """
            max(event_date)                   AS last_date,
            bool_or(date_precision = 'month') AS has_month_only_dates
     FROM movements
+"""
+
+# The groups once more, without what the map's arcs never tell apart (the
+# material, record kind and status): about half as many rows, which is what
+# the map adds up when neither a material nor a date is chosen (views.sql,
+# filtered_flow_groups). Replaced route by route with movement_groups.
+FLOW_GROUPS = """
+    SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
+           origin_iso3, destination_iso3, recipient_iso3, provider_iso3,
+           sum(movements)::BIGINT                                            AS movements,
+           (sum(movements) FILTER (WHERE record_kind = 'shipment'))::BIGINT AS shipments,
+           sum(patients)                                                     AS patients,
+           min(first_date)                                                   AS first_date,
+           max(last_date)                                                    AS last_date,
+           bool_or(has_month_only_dates)                                     AS has_month_only_dates,
+           bit_or(key_bit(material_key))                                     AS material_bits
+    FROM movement_groups
 """
 
 # The span of the data: every page's default date range and "data as of".
@@ -95,7 +116,9 @@ STORED = (
     "movement_routes",
     "movement_flight_keys",
     "movement_material_keys",
+    "movement_aircraft_keys",
     "movement_groups",
+    "movement_flow_groups",
     "request_status",
     "countries_in_data",
     "data_span",
@@ -155,22 +178,35 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         SELECT row_number() OVER (ORDER BY material_code)::SMALLINT AS material_key, material_code
         FROM materials;
 
-        -- Ordered by date, so a date filter skips whole blocks of rows.
-        CREATE OR REPLACE TABLE movements AS
-        SELECT s.*, r.route, k.flight_key, mk.material_key
-        FROM movement_source s
-        JOIN movement_routes r USING (origin_place_id, destination_place_id)
-        LEFT JOIN movement_flight_keys k USING (flight_id)
-        LEFT JOIN movement_material_keys mk USING (material_code)
-        ORDER BY s.event_date, s.record_kind, s.record_id;
+        CREATE OR REPLACE TABLE movement_aircraft_keys AS
+        SELECT row_number() OVER (ORDER BY aircraft)::SMALLINT AS aircraft_key, aircraft
+        FROM (SELECT DISTINCT aircraft_name(flight_id, operator, aircraft_type) AS aircraft FROM flights);
         """
     )
+    # Ordered by date, so a date filter skips whole blocks of rows.
+    con.execute(f"CREATE OR REPLACE TABLE movements AS {with_keys('movement_source')}")
     con.execute(f"CREATE OR REPLACE TABLE movement_groups AS {GROUPS} GROUP BY ALL ORDER BY route")
+    con.execute(f"CREATE OR REPLACE TABLE movement_flow_groups AS {FLOW_GROUPS} GROUP BY ALL ORDER BY route")
     con.execute("CREATE OR REPLACE TABLE request_status AS FROM request_status_source ORDER BY requested_on")
     con.execute(COUNTRIES_IN_DATA)
     con.execute(DATA_SPAN)
     _set_meta(con, DEFINITION_KEY, definition_digest())
     _set_meta(con, THROUGH_KEY, str(_last_change(con)))
+
+
+def with_keys(rows: str) -> str:
+    """`rows` (movement_source, or the rows a change touched) with their small
+    integer keys, in date order."""
+    return f"""
+        SELECT t.*, r.route, k.flight_key, mk.material_key, ak.aircraft_key
+        FROM {rows} t
+        JOIN movement_routes r USING (origin_place_id, destination_place_id)
+        LEFT JOIN movement_flight_keys k USING (flight_id)
+        LEFT JOIN movement_material_keys mk USING (material_code)
+        LEFT JOIN movement_aircraft_keys ak
+               ON ak.aircraft = aircraft_name(t.flight_id, t.operator, t.aircraft_type)
+        ORDER BY t.event_date, t.record_kind, t.record_id
+    """  # noqa: S608 (rows is one of two constant names)
 
 
 def linked_by_touched_shipments(column: str) -> str:
@@ -259,6 +295,14 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         FROM (SELECT DISTINCT material_code FROM touched_rows WHERE material_code IS NOT NULL)
         WHERE material_code NOT IN (SELECT material_code FROM movement_material_keys);
 
+        INSERT INTO movement_aircraft_keys
+        SELECT (SELECT coalesce(max(aircraft_key), 0) FROM movement_aircraft_keys)
+               + row_number() OVER (ORDER BY aircraft)::SMALLINT,
+               aircraft
+        FROM (SELECT DISTINCT aircraft_name(flight_id, operator, aircraft_type) AS aircraft
+              FROM touched_rows WHERE flight_id IS NOT NULL)
+        WHERE aircraft NOT IN (SELECT aircraft FROM movement_aircraft_keys);
+
         -- The routes whose groups change: those of the rows replaced, before and after.
         CREATE OR REPLACE TEMP TABLE touched_routes AS
         SELECT route FROM movements WHERE {TOUCHED}
@@ -268,18 +312,17 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
 
         DELETE FROM movements WHERE {TOUCHED};
 
-        INSERT INTO movements
-        SELECT t.*, r.route, k.flight_key, mk.material_key
-        FROM touched_rows t
-        JOIN movement_routes r USING (origin_place_id, destination_place_id)
-        LEFT JOIN movement_flight_keys k USING (flight_id)
-        LEFT JOIN movement_material_keys mk USING (material_code)
-        ORDER BY t.event_date, t.record_kind, t.record_id;
+        INSERT INTO movements {with_keys("touched_rows")};
 
         DELETE FROM movement_groups WHERE route IN (SELECT route FROM touched_routes);
 
         INSERT INTO movement_groups
         {GROUPS} WHERE route IN (SELECT route FROM touched_routes) GROUP BY ALL;
+
+        DELETE FROM movement_flow_groups WHERE route IN (SELECT route FROM touched_routes);
+
+        INSERT INTO movement_flow_groups
+        {FLOW_GROUPS} WHERE route IN (SELECT route FROM touched_routes) GROUP BY ALL;
 
         DROP TABLE touched_rows;
         DROP TABLE touched_changes;
@@ -312,11 +355,13 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     stored, defined = con.execute(
         """
         SELECT [(SELECT count(*) FROM movements), (SELECT count(*) FROM request_status),
-                (SELECT coalesce(sum(movements), 0) FROM movement_groups)],
+                (SELECT coalesce(sum(movements), 0) FROM movement_groups),
+                (SELECT coalesce(sum(movements), 0) FROM movement_flow_groups)],
                [(SELECT count(*) FROM shipments)
                 + (SELECT count(*) FROM flights f
                    WHERE NOT EXISTS (SELECT 1 FROM shipments s WHERE s.flight_id = f.flight_id)),
                 (SELECT count(*) FROM requests),
+                (SELECT count(*) FROM movements),
                 (SELECT count(*) FROM movements)]
         """
     ).fetchone()

@@ -2,6 +2,17 @@
 -- change here rebuilds them (reliefhub/movements.py) on the next connection;
 -- views.sql, which reads them, is applied after it.
 
+-- Two helpers for the stored tables and the queries that read them. An
+-- aircraft is named by its operator and type ("German Air Force (Luftwaffe) Airbus A310 MedEvac"); a
+-- small integer key n is bit n - 1 of a set of keys held in one UBIGINT, and
+-- keys 64 and over share the last bit (their holders look them up again).
+CREATE OR REPLACE MACRO aircraft_name(flight_id, operator, aircraft_type) AS
+    CASE WHEN flight_id IS NOT NULL THEN concat_ws(' ', operator, aircraft_type) END;
+
+CREATE OR REPLACE MACRO key_bit(key) AS 1::UBIGINT << least(key - 1, 63)::UBIGINT;
+
+CREATE OR REPLACE MACRO has_key_bit(bits, key) AS key < 64 AND (bits >> (key - 1)::UBIGINT) & 1 = 1;
+
 -- One row per movement on the map: every shipment, plus every flight that
 -- carried no recorded shipment (positioning legs, flights whose cargo the
 -- sources do not itemise). This view is the definition; the pages read the

@@ -9,17 +9,22 @@
 -- several times faster than building a list per row for list_has_any. The
 -- materials are matched by their small integer key: DuckDB turns the few keys
 -- chosen into a filter on the scan itself, 24 -> 10 ms at a million rows.)
-CREATE OR REPLACE MACRO matches_filters(
-    countries, materials, modes,
-    origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode
+CREATE OR REPLACE MACRO matches_countries_and_modes(
+    countries, modes, origin_iso3, destination_iso3, recipient_iso3, provider_iso3, mode
 ) AS
     (len(countries) = 0
      OR list_contains(countries, origin_iso3) OR list_contains(countries, destination_iso3)
      OR list_contains(countries, recipient_iso3) OR list_contains(countries, provider_iso3))
+    AND (len(modes) = 0 OR list_contains(modes, mode));
+
+CREATE OR REPLACE MACRO matches_filters(
+    countries, materials, modes,
+    origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode
+) AS
+    matches_countries_and_modes(countries, modes, origin_iso3, destination_iso3, recipient_iso3, provider_iso3, mode)
     AND (len(materials) = 0
          OR material_key IN (SELECT material_key FROM movement_material_keys
-                             WHERE list_contains(materials, material_code)))
-    AND (len(modes) = 0 OR list_contains(modes, mode));
+                             WHERE list_contains(materials, material_code)));
 
 CREATE OR REPLACE MACRO filtered_movements(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT *
@@ -36,17 +41,35 @@ WHERE matches_filters(countries, materials, modes,
 -- must see each movement's dates. DuckDB drops whichever branch the dates
 -- rule out before running it.
 CREATE OR REPLACE MACRO filtered_movement_groups(countries, materials, modes, date_from, date_to) AS TABLE
-SELECT route, flight_key, material_key, record_kind, status, mode, material_category, cargo_kind,
+SELECT route, flight_key, aircraft_key, material_key, record_kind, status, mode, material_category, cargo_kind,
        movements, patients, first_date, last_date, has_month_only_dates
 FROM movement_groups
 WHERE date_from IS NULL AND date_to IS NULL
   AND matches_filters(countries, materials, modes,
                       origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode)
 UNION ALL
-SELECT route, flight_key, material_key, record_kind, status, mode, material_category, cargo_kind,
+SELECT route, flight_key, aircraft_key, material_key, record_kind, status, mode, material_category, cargo_kind,
        1, patients, event_date, event_date, date_precision = 'month'
 FROM filtered_movements(countries, materials, modes, date_from, date_to)
 WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
+
+-- The same for the map's arcs, which tell movements apart only by route,
+-- flight and colour: read from the stored `movement_flow_groups` (half as
+-- many rows again) when neither a material nor a date is chosen, and from
+-- filtered_movement_groups otherwise. The materials travel as bits (key_bit).
+CREATE OR REPLACE MACRO filtered_flow_groups(countries, materials, modes, date_from, date_to) AS TABLE
+SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
+       movements, shipments, patients, first_date, last_date, has_month_only_dates, material_bits
+FROM movement_flow_groups
+WHERE len(materials) = 0 AND date_from IS NULL AND date_to IS NULL
+  AND matches_countries_and_modes(countries, modes,
+                                  origin_iso3, destination_iso3, recipient_iso3, provider_iso3, mode)
+UNION ALL
+SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
+       movements, CASE WHEN record_kind = 'shipment' THEN movements END, patients,
+       first_date, last_date, has_month_only_dates, key_bit(material_key)
+FROM filtered_movement_groups(countries, materials, modes, date_from, date_to)
+WHERE NOT (len(materials) = 0 AND date_from IS NULL AND date_to IS NULL);
 
 -- True when no filter is set: DuckDB folds it from the parameters and drops
 -- a UNION branch it makes false before running it (which it does not do for a

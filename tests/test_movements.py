@@ -10,13 +10,14 @@ from reliefhub import imports, movements, operations
 from reliefhub.db import Database
 
 WHO = "Ana Novak"
-COLUMNS = "* EXCLUDE (route, flight_key, material_key)"
+COLUMNS = "* EXCLUDE (route, flight_key, material_key, aircraft_key)"
 
 
 def differences(db: Database) -> list[tuple]:
     """Rows in the table and not in the view, or the other way round (with their
-    counts); groups stored and not added up from the movements, or the other
-    way round; and the stored span of the data, if it differs from the movements'."""
+    counts); groups (and the map's flow groups) stored and not added up from the
+    movements, or the other way round; and the stored span of the data, if it
+    differs from the movements'."""
     stored = f"SELECT {COLUMNS} FROM movements"  # noqa: S608 (test constants)
     rows = db.connection.execute(
         f"(SELECT 'stored only', * FROM ({stored} EXCEPT ALL SELECT * FROM movement_source)) UNION ALL "  # noqa: S608
@@ -28,11 +29,13 @@ def differences(db: Database) -> list[tuple]:
         "greatest(max(event_until), (SELECT max(coalesce(closed_on, requested_on)) FROM requests)) "
         "FROM movement_source"
     ).fetchall()
-    groups = f"{movements.GROUPS} GROUP BY ALL"
-    rows += db.connection.execute(
-        f"(SELECT 'group stored only', * FROM (SELECT * FROM movement_groups EXCEPT ALL {groups})) UNION ALL "  # noqa: S608
-        f"(SELECT 'group defined only', * FROM ({groups} EXCEPT ALL SELECT * FROM movement_groups))"
-    ).fetchall()
+    definitions = {"movement_groups": movements.GROUPS, "movement_flow_groups": movements.FLOW_GROUPS}
+    for table, definition in definitions.items():
+        groups = f"{definition} GROUP BY ALL"
+        rows += db.connection.execute(
+            f"(SELECT '{table} stored only', * FROM (SELECT * FROM {table} EXCEPT ALL {groups})) UNION ALL "  # noqa: S608
+            f"(SELECT '{table} defined only', * FROM ({groups} EXCEPT ALL SELECT * FROM {table}))"
+        ).fetchall()
     return rows + ([("span", span, computed)] if span != computed else [])
 
 
@@ -45,7 +48,8 @@ def request_status_differs(db: Database) -> list[tuple]:
 
 
 def keys_are_consistent(db: Database) -> bool:
-    """One route per origin-destination pair and one key per flight and per material, as stored."""
+    """One route per origin-destination pair and one key per flight, per material
+    and per aircraft, as stored."""
     return db.connection.execute(
         """
         SELECT
@@ -59,6 +63,10 @@ def keys_are_consistent(db: Database) -> bool:
              WHERE k.material_code <> m.material_code) = 0
         AND (SELECT count(*) FROM movements WHERE material_code IS NOT NULL AND material_key IS NULL) = 0
         AND (SELECT count(*) = count(DISTINCT material_key) FROM movement_material_keys)
+        AND (SELECT count(*) FROM movements m JOIN movement_aircraft_keys k USING (aircraft_key)
+             WHERE k.aircraft <> aircraft_name(m.flight_id, m.operator, m.aircraft_type)) = 0
+        AND (SELECT count(*) FROM movements WHERE flight_id IS NOT NULL AND aircraft_key IS NULL) = 0
+        AND (SELECT count(*) = count(DISTINCT aircraft) FROM movement_aircraft_keys)
         AND (SELECT count(*) = count(DISTINCT route) FROM movement_routes)
         """
     ).fetchone()[0]
@@ -141,6 +149,7 @@ def test_changing_a_flight_updates_the_shipments_it_carried(writable_db):
     ).fetchall()
     assert operators == [("Ejército del Aire",)]
     assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
 
 
 def test_changing_a_place_keeps_everything_that_leaves_or_reaches_it(writable_db):
@@ -368,6 +377,40 @@ def test_an_arc_names_every_material_however_large_the_catalogue(writable_db):
     ).fetchone()[0]
     assert milan.materials == names
     assert "Catalogue item 79" in names and "Catalogue item 70" in names
+    assert differences(writable_db) == []
+    assert keys_are_consistent(writable_db)
+
+
+def test_an_arc_names_every_aircraft_however_many_operators_fly_it(writable_db):
+    # As with materials: aircraft travel as bits, and keys beyond 63 share the last bit.
+    con = writable_db.connection
+    con.execute(
+        "INSERT INTO flights "
+        "SELECT 'flt-many-' || i, 'pardubice-airport', 'torrejon-air-base', 'C-130 Hercules', "
+        "'Air arm ' || lpad(i::VARCHAR, 2, '0'), 'air_force', DATE '2020-03-29', 'day', 'landed', "
+        "NULL, NULL, 'test', 'https://example.org/many', 'test' "
+        "FROM range(70) t(i)"
+    )
+    with writable_db.transaction() as cursor:
+        movements.rebuild(cursor)
+    # One more operator, recorded as staff would: handed the next key, past 64.
+    change = operations.update_record(writable_db, "flights", "flt-c130", {"operator": "Zz Air Arm"}, who=WHO)
+    assert change.ok, change.problems
+    assert con.execute("SELECT max(aircraft_key) FROM movement_aircraft_keys").fetchone()[0] > 64
+    flows = writable_db.query(
+        "movement_flows",
+        {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None,
+         "colour_by": "mode", "limit": 200},
+    )  # fmt: skip
+    arc = flows[(flows.destination_place_id == "torrejon-air-base") & (flows.category == "air")].iloc[0]
+    names = con.execute(
+        "SELECT string_agg(DISTINCT concat_ws(' ', operator, aircraft_type), ', ' "
+        "ORDER BY concat_ws(' ', operator, aircraft_type)) FROM flights "
+        "WHERE origin_place_id = 'pardubice-airport' AND destination_place_id = 'torrejon-air-base'"
+    ).fetchone()[0]
+    assert arc.aircraft == names
+    assert "Air arm 69 C-130 Hercules" in names and "Zz Air Arm C-130 Hercules" in names
+    assert arc.flights == 71
     assert differences(writable_db) == []
     assert keys_are_consistent(writable_db)
 
