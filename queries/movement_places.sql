@@ -1,10 +1,11 @@
 -- The map's points: the places filtered movements leave from or arrive at,
 -- with their traffic in both directions; at most $limit, the busiest, and
 -- places_total says how many there were. Counted per route first, so a
--- million movements are grouped by a small integer, not by place names.
+-- million movements are grouped by a small integer, not by place names (from
+-- the map's own groups, filtered_flow_groups: the fewest rows that hold them).
 WITH per_route AS (
     SELECT route, sum(movements) AS n
-    FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
+    FROM filtered_flow_groups($countries, $materials, $modes, $date_from, $date_to)
     GROUP BY route
 ),
 endpoints AS (

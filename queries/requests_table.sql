@@ -1,12 +1,15 @@
 -- The requests table of the Data page, a page at a time, and its CSV export.
 -- $limit rows from $offset on, in (requested_on, request_id) order; a NULL
 -- $limit gives every row (the export). matching_rows counts every match,
--- however many rows $limit keeps. The page is picked from narrow rows (id and
--- date) first, and only its rows are joined to names and descriptions. The
--- count and the page each read the narrow rows (NOT MATERIALIZED): cheaper
--- than keeping them, or than a window count carried through the sort.
+-- however many rows $limit keeps. The page is picked from narrow rows (row,
+-- id and date) first, and only its rows are read in full, by their rowid,
+-- which DuckDB reads from the vectors that hold them rather than scanning every
+-- description (the loader writes requests in this order, so a page lies in a
+-- few vectors: 22 -> 12 ms at 125,000 requests). The count and the page each
+-- read the narrow rows (NOT MATERIALIZED): cheaper than keeping them, or than
+-- a window count carried through the sort.
 WITH matching AS NOT MATERIALIZED (
-    SELECT request_id, requested_on
+    SELECT rowid AS row_id, request_id, requested_on
     FROM requests
     WHERE (len($countries) = 0 OR list_contains($countries, requester_iso3))
       AND (len($materials) = 0 OR list_contains($materials, material_code))
@@ -15,7 +18,7 @@ WITH matching AS NOT MATERIALIZED (
            OR (CASE date_precision WHEN 'month' THEN last_day(requested_on) ELSE requested_on END) >= $date_from)
 ),
 page AS (
-    SELECT request_id, requested_on
+    SELECT row_id
     FROM matching
     ORDER BY requested_on, request_id
     LIMIT $limit OFFSET $offset
@@ -39,8 +42,8 @@ SELECT
     r.source_urls,
     r.source_note,
     (SELECT count(*) FROM matching) AS matching_rows
-FROM page
-JOIN requests r USING (request_id)
+FROM requests r
 JOIN countries c ON c.iso3 = r.requester_iso3
 JOIN materials m ON m.material_code = r.material_code
-ORDER BY page.requested_on, page.request_id;
+WHERE r.rowid IN (SELECT row_id FROM page)
+ORDER BY r.requested_on, r.request_id;

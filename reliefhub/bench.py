@@ -156,6 +156,8 @@ def code_digest() -> str:
     for path in (
         PACKAGE_DIR / "schema.sql",
         PACKAGE_DIR / "generate.py",
+        PACKAGE_DIR / "loader.py",
+        PACKAGE_DIR / "validation.py",
         DATA_DIR / "countries.csv",
         DATA_DIR / "materials.csv",
     ):

@@ -53,10 +53,11 @@ SELECT route, flight_key, aircraft_key, material_key, record_kind, status, mode,
 FROM filtered_movements(countries, materials, modes, date_from, date_to)
 WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 
--- The same for the map's arcs, which tell movements apart only by route,
--- flight and colour: read from the stored `movement_flow_groups` (half as
--- many rows again) when neither a material nor a date is chosen, and from
--- filtered_movement_groups otherwise. The materials travel as bits (key_bit).
+-- The same for questions that tell movements apart only by route, flight and
+-- colour (the map's arcs and places, the flights a filter keeps): read from
+-- the stored `movement_flow_groups` (half as many rows again) when neither a
+-- material nor a date is chosen, and from filtered_movement_groups otherwise.
+-- The materials travel as bits (key_bit).
 CREATE OR REPLACE MACRO filtered_flow_groups(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
        movements, shipments, patients, first_date, last_date, has_month_only_dates, material_bits
@@ -94,7 +95,7 @@ WHERE NOT unfiltered(countries, materials, modes, date_from, date_to)
       FROM movement_flight_keys k
       WHERE k.flight_key IN (
           SELECT flight_key
-          FROM filtered_movement_groups(countries, materials, modes, date_from, date_to)
+          FROM filtered_flow_groups(countries, materials, modes, date_from, date_to)
           WHERE flight_key IS NOT NULL
       )
   );

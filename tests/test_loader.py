@@ -37,6 +37,16 @@ def test_build_is_a_pure_function_of_the_files(tmp_path):
     assert dumps[0] == dumps[1]
 
 
+def test_requests_and_flights_are_written_in_the_order_the_data_page_lists_them(fixture_db):
+    # Not needed for correct answers, only for speed: a page of rows that lie
+    # together is read from a few vectors (validation.LOAD_ORDER).
+    con = fixture_db.connection
+    for table, order in [("requests", "requested_on, request_id"), ("flights", "flight_date, flight_id")]:
+        stored = con.execute(f"SELECT {order} FROM {table} ORDER BY rowid").fetchall()  # noqa: S608
+        assert stored == sorted(stored), table
+        assert len(stored) > 3
+
+
 def test_accents_survive_the_build(fixture_db):
     names = set(fixture_db.connection.execute("SELECT name FROM places").fetchall())
     assert ("Opočínek",) in names and ("Torrejón Air Base",) in names

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from reliefhub import QUERIES_DIR
+from reliefhub import QUERIES_DIR, operations
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from reliefhub.loader import build_database
@@ -286,6 +286,26 @@ def test_data_tables_follow_filters(fixture_db):
         "flt-nh90-3",
         "flt-ferry",
     ]
+
+
+def test_a_request_recorded_late_for_an_early_day_is_paged_by_its_day(writable_db):
+    # The loader writes requests in date order; one added afterwards lies at
+    # the end of the table, and the page must still put it by its date.
+    change = operations.add_record(
+        writable_db,
+        "requests",
+        {"request_id": "req-early", "requester_iso3": "ITA", "channel": "bilateral",
+         "addressed_to": "Germany", "material_code": "ventilators", "quantity": "20",
+         "description": "Recorded late",
+         "requested_on": "2020-03-01", "date_precision": "day", "status": "open",
+         "source_urls": "https://example.org/late", "source_note": "test"},
+        who="Ana Novak",
+    )  # fmt: skip
+    assert change.ok, change.problems
+    page = writable_db.query("requests_table", no_filters() | {"limit": 2, "offset": 0})
+    assert page["request_id"].tolist() == ["req-early", "req-fra-patients"]
+    assert page["description"].tolist() == ["Recorded late", "ICU beds for Grand Est patients"]
+    assert page["matching_rows"].tolist() == [5, 5]
 
 
 # Every row of each paged table query, in its order, on the fixture database.
