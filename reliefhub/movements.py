@@ -229,6 +229,12 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
     last = _last_change(con)
     if last <= through:
         return 0
+    # Replacing rows costs about three times as much per row as building all
+    # of them (a million imported shipments: 19 s to replace, 6 s to build), so
+    # a change larger than half of what is stored builds everything again.
+    if last - through > con.execute("SELECT count(*) FROM movements").fetchone()[0] / 2:
+        rebuild(con)
+        return last - through
     con.execute(
         "CREATE OR REPLACE TEMP TABLE touched_changes AS "
         "SELECT table_name, record_id FROM audit_log WHERE change_id > $through",

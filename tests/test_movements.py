@@ -161,29 +161,51 @@ def test_changing_a_place_keeps_everything_that_leaves_or_reaches_it(writable_db
     assert keys_are_consistent(writable_db)
 
 
-def test_an_import_stores_every_row_and_a_rejected_one_stores_none(writable_db, tmp_path):
+def shipments_csv(folder, count: int, prefix: str = "shp-imp-"):
+    """A partner's file of `count` road shipments to Milan, numbered from 1."""
     header = (
         "shipment_id,recipient_iso3,provider,provider_iso3,material_code,quantity,description,origin_place_id,"
         "destination_place_id,mode,dispatched_on,delivered_on,date_precision,status,request_id,flight_id,"
         "source_urls,source_note\n"
     )
     rows = "".join(
-        f"shp-imp-{i},ITA,Czech Republic,CZE,respirators,{i},Batch {i},opocinek,milan,road,2020-04-0{i},,day,"
-        f"in_transit,,,https://example.org/imp,test\n"
-        for i in range(1, 6)
+        f"{prefix}{i},ITA,Czech Republic,CZE,respirators,{i},Batch {i},opocinek,milan,road,"
+        f"2020-04-{1 + i % 28:02d},,day,in_transit,,,https://example.org/imp,test\n"
+        for i in range(1, count + 1)
     )
-    good = tmp_path / "good.csv"
-    good.write_text(header + rows)
+    path = folder / f"{prefix}{count}.csv"
+    path.write_text(header + rows)
+    return path
+
+
+def test_an_import_stores_every_row_and_a_rejected_one_stores_none(writable_db, tmp_path):
+    good = shipments_csv(tmp_path, 5)
     before = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
     assert imports.import_file(writable_db, good, "shipments", who=WHO).ok
     assert writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0] == before + 5
     assert differences(writable_db) == []
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(header + rows.replace("shp-imp-", "shp-bad-").replace(",5,Batch 5", ",-5,Batch 5"))
+    bad.write_text(shipments_csv(tmp_path, 5, "shp-bad-").read_text().replace(",5,Batch 5", ",-5,Batch 5"))
     assert not imports.import_file(writable_db, bad, "shipments", who=WHO).ok
     assert writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0] == before + 5
     assert differences(writable_db) == []
+
+
+@pytest.mark.parametrize("rows, builds_whole", [(3, False), (60, True)])
+def test_a_change_larger_than_half_the_stored_rows_builds_them_whole(
+    writable_db, tmp_path, monkeypatch, rows, builds_whole
+):
+    stored = writable_db.connection.execute("SELECT count(*) FROM movements").fetchone()[0]
+    assert (rows > stored / 2) == builds_whole
+    builds = []
+    rebuild = movements.rebuild
+    monkeypatch.setattr(movements, "rebuild", lambda con: builds.append(1) or rebuild(con))
+    assert imports.import_file(writable_db, shipments_csv(tmp_path, rows), "shipments", who=WHO).ok
+    assert bool(builds) == builds_whole
+    assert differences(writable_db) == []
+    assert request_status_differs(writable_db) == []
+    assert keys_are_consistent(writable_db)
 
 
 def test_rows_written_behind_the_apps_back_are_noticed_on_the_next_connection(writable_db):
