@@ -6,8 +6,8 @@
 -- movements first; its full rows are then read from the movements again by
 -- id and date, which lets DuckDB skip every block of rows outside the page's
 -- dates (the table is stored in date order; `shipments` is not). The count
--- adds up the stored groups instead (see filtered_movement_groups): a third
--- of the rows to read.
+-- adds up the stored groups instead (see filtered_flow_groups): a fifth of
+-- the rows to read.
 WITH matching AS NOT MATERIALIZED (
     SELECT record_id AS shipment_id, event_date
     FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
@@ -46,9 +46,8 @@ SELECT
     s.description,
     s.source_urls,
     s.source_note,
-    (SELECT coalesce(sum(movements), 0)::BIGINT
-     FROM filtered_movement_groups($countries, $materials, $modes, $date_from, $date_to)
-     WHERE record_kind = 'shipment') AS matching_rows
+    (SELECT coalesce(sum(shipments), 0)::BIGINT
+     FROM filtered_flow_groups($countries, $materials, $modes, $date_from, $date_to)) AS matching_rows
 FROM page
 JOIN movements s
   ON s.record_kind = 'shipment' AND s.record_id = page.shipment_id AND s.event_date = page.event_date

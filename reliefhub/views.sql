@@ -27,7 +27,7 @@ CREATE OR REPLACE MACRO matches_filters(
                              WHERE list_contains(materials, material_code)));
 
 CREATE OR REPLACE MACRO filtered_movements(countries, materials, modes, date_from, date_to) AS TABLE
-SELECT *
+SELECT *, rowid AS row_id
 FROM movements
 WHERE matches_filters(countries, materials, modes,
                       origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode)

@@ -385,6 +385,16 @@ def test_a_page_counts_the_filtered_rows_only(fixture_db):
     assert rows(route, "record_id", "origin", "destination", "matching_rows") == [
         ("shp-pat-2", "Metz", "Essen/Mülheim Airport", 3)
     ]
+    # A place matches at either end of a route: the ferry flight home arrives at Pardubice.
+    place = fixture_db.query(
+        "movement_records",
+        no_filters(origin_place_id=None, destination_place_id=None, place_id="pardubice-airport") | EVERY_ROW,
+    )
+    assert rows(place, "record_id", "origin", "destination", "matching_rows") == [
+        ("shp-resp-esp", "Pardubice Airport", "Torrejón Air Base", 3),
+        ("shp-suits-esp", "Pardubice Airport", "Torrejón Air Base", 3),
+        ("flt-ferry", "Torrejón Air Base", "Pardubice Airport", 3),
+    ]
 
 
 def test_frame_bounds_and_filter_options(fixture_db):
