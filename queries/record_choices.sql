@@ -2,9 +2,9 @@
 -- (a code or an id) and a label a person recognises; only labels containing
 -- $search (any case; NULL: all), at most $limit of them (NULL: all).
 -- The first $limit are picked by their sort keys alone and only they are
--- labelled (by row number, the cheapest way back to a row), so a picker over
--- a million shipments labels 500 rows, not a million, unless a $search has to
--- read every label.
+-- labelled (read back by rowid, which DuckDB reads from the vectors that hold
+-- them, wherever they lie), so a picker over a million shipments labels 500
+-- rows, not a million, unless a $search has to read every label.
 WITH options AS NOT MATERIALIZED (
     SELECT 'countries' AS source, rowid AS row_number, iso3 AS value, name AS sort_key,
            name || ' (' || iso3 || ')' AS label
@@ -39,6 +39,6 @@ picked AS (
     LIMIT $limit
 )
 SELECT o.value, o.label
-FROM picked p
-JOIN options o ON o.source = $table AND o.row_number = p.row_number
-ORDER BY p.sort_key, p.value;
+FROM options o
+WHERE o.source = $table AND o.row_number IN (SELECT row_number FROM picked)
+ORDER BY o.sort_key, o.value;
