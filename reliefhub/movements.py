@@ -13,8 +13,8 @@ stored, and kept equal to the view the way a materialised view would be:
   last one already applied say exactly what to replace.
 
 Beside it, `movement_groups` holds the movements grouped by everything but
-their dates (about 2.5 times fewer rows), which the map and the figures add
-up when no date is chosen; `request_status` keeps every request as it stands once nothing
+their dates (about 2.5 times fewer rows), which the figures add up when no
+date is chosen; `request_status` keeps every request as it stands once nothing
 more can change it (the view `request_status_source`): what the open-requests
 figures need as every page opens (on the data's last day), without adding up
 a million shipments and classifying every request each time;
@@ -22,8 +22,9 @@ a million shipments and classifying every request each time;
 and `data_span` the first and last day of the data (every page's date range),
 both recomputed whole with each change because they are small.
 
-`movement_flow_groups` groups them once more for the map's arcs, without the
-material, record kind and status (about half as many rows again).
+`movement_flow_groups` groups them once more, without the material, record
+kind and status (about half as many rows again), for the map's arcs and
+places, the flight tables and the shipments table's count.
 
 Four small integer keys travel with each row, because grouping and counting
 distinct values over integers is about twice as fast as over text: `route`
@@ -68,10 +69,11 @@ COUNTRIES_IN_DATA = """
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
     UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
 """
-# The movements grouped by everything but their dates: what the map, the
-# headline figures and the flight tables count and add up when no date is
-# chosen (views.sql, filtered_movement_groups). Replaced route by route: a
-# change touches few routes, and a route's groups are quick to add up again.
+# The movements grouped by everything but their dates: what the headline and
+# wall figures and the map's framing count and add up when no date is chosen
+# (views.sql, filtered_movement_groups), and what the map reads when a
+# material is. Replaced route by route: a change touches few routes, and a
+# route's groups are quick to add up again.
 GROUPS = """
     SELECT route, flight_key, aircraft_key, material_key, material_code, record_kind, status, mode,
            material_category, cargo_kind, origin_iso3, destination_iso3, recipient_iso3, provider_iso3,

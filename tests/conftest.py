@@ -33,6 +33,16 @@ def fixture_copy(tmp_path) -> Path:
     return target
 
 
+def new_request(request_id: str, requester_iso3: str, **overrides) -> dict:
+    """A request for 10 ventilators through the EADRCC, as the form submits it."""
+    return {
+        "request_id": request_id, "requester_iso3": requester_iso3, "channel": "eadrcc",
+        "addressed_to": "NATO EADRCC", "material_code": "ventilators", "quantity": "10",
+        "description": "Ventilators", "requested_on": "2020-04-01", "date_precision": "day",
+        "status": "open", "source_urls": f"https://example.org/{request_id}", "source_note": "test",
+    } | overrides  # fmt: skip
+
+
 def no_filters(**overrides) -> dict:
     """Query parameters with every shared filter unset."""
     return {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None} | overrides

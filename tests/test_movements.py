@@ -8,6 +8,7 @@ import pytest
 
 from reliefhub import imports, movements, operations
 from reliefhub.db import Database
+from tests.conftest import new_request
 
 WHO = "Ana Novak"
 COLUMNS = "* EXCLUDE (route, flight_key, material_key, aircraft_key)"
@@ -283,15 +284,7 @@ def test_request_status_follows_links_and_statuses(writable_db):
 def test_a_country_first_seen_in_a_new_request_can_be_chosen_at_once(writable_db):
     writable_db.connection.execute("INSERT INTO countries VALUES ('POL', 'Poland', 52.0, 19.0)")
     assert "POL" not in set(writable_db.query("filter_countries")["iso3"])
-    change = operations.add_record(
-        writable_db,
-        "requests",
-        {"request_id": "req-pol", "requester_iso3": "POL", "channel": "eadrcc",
-         "addressed_to": "NATO EADRCC", "material_code": "ventilators", "quantity": "10",
-         "description": "Ventilators", "requested_on": "2020-04-01", "date_precision": "day",
-         "status": "open", "source_urls": "https://example.org/pol", "source_note": "test"},
-        who=WHO,
-    )  # fmt: skip
+    change = operations.add_record(writable_db, "requests", new_request("req-pol", "POL"), who=WHO)
     assert change.ok, change.problems
     assert "POL" in set(writable_db.query("filter_countries")["iso3"])
 
@@ -308,15 +301,7 @@ def test_a_request_closed_by_staff_is_stored_closed_and_a_new_one_open(writable_
     )
     assert change.ok, change.problems
     assert status("req-esp-ventilators") == ("closed",)
-    change = operations.add_record(
-        writable_db,
-        "requests",
-        {"request_id": "req-new", "requester_iso3": "ESP", "channel": "eadrcc",
-         "addressed_to": "NATO EADRCC", "material_code": "ventilators", "quantity": "10",
-         "description": "Ventilators", "requested_on": "2020-04-01", "date_precision": "day",
-         "status": "open", "source_urls": "https://example.org/new", "source_note": "test"},
-        who=WHO,
-    )  # fmt: skip
+    change = operations.add_record(writable_db, "requests", new_request("req-new", "ESP"), who=WHO)
     assert change.ok, change.problems
     assert status("req-new") == ("open",)
     assert request_status_differs(writable_db) == []

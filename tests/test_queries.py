@@ -11,7 +11,7 @@ from reliefhub import QUERIES_DIR, operations
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from reliefhub.loader import build_database
-from tests.conftest import FIXTURE_DATA, no_filters
+from tests.conftest import FIXTURE_DATA, new_request, no_filters
 
 T = pd.Timestamp
 EVERY_ROW = {"limit": None, "offset": 0}  # the table queries' export: no page
@@ -291,16 +291,8 @@ def test_data_tables_follow_filters(fixture_db):
 def test_a_request_recorded_late_for_an_early_day_is_paged_by_its_day(writable_db):
     # The loader writes requests in date order; one added afterwards lies at
     # the end of the table, and the page must still put it by its date.
-    change = operations.add_record(
-        writable_db,
-        "requests",
-        {"request_id": "req-early", "requester_iso3": "ITA", "channel": "bilateral",
-         "addressed_to": "Germany", "material_code": "ventilators", "quantity": "20",
-         "description": "Recorded late",
-         "requested_on": "2020-03-01", "date_precision": "day", "status": "open",
-         "source_urls": "https://example.org/late", "source_note": "test"},
-        who="Ana Novak",
-    )  # fmt: skip
+    late = new_request("req-early", "ITA", description="Recorded late", requested_on="2020-03-01")
+    change = operations.add_record(writable_db, "requests", late, who="Ana Novak")
     assert change.ok, change.problems
     page = writable_db.query("requests_table", no_filters() | {"limit": 2, "offset": 0})
     assert page["request_id"].tolist() == ["req-early", "req-fra-patients"]
