@@ -6,9 +6,9 @@
 -- arcs_total says how many there were.
 --
 -- The movements are read once, as groups (filtered_flow_groups), and added
--- up by arc. An arc's materials and aircraft travel as bits of their small
--- keys (key_bit), so naming them needs no second pass; keys 64 and over share
--- the last bit, and only arcs with that bit set look theirs up again.
+-- up by arc. An arc's aircraft travel as bits of their small keys (key_bit),
+-- and keys 64 and over, which have no bit of their own, as a list: naming the
+-- shown arcs' aircraft needs no second pass over the movements.
 WITH coloured AS NOT MATERIALIZED (
     SELECT *, colour_category($colour_by, mode, material_category, cargo_kind) AS category
     FROM filtered_flow_groups($countries, $materials, $modes, $date_from, $date_to)
@@ -24,8 +24,8 @@ arcs AS MATERIALIZED (
         min(first_date)                     AS first_date,
         max(last_date)                      AS last_date,
         bool_or(has_month_only_dates)       AS has_month_only_dates,
-        bit_or(material_bits)               AS material_bits,
-        bit_or(key_bit(aircraft_key))       AS aircraft_bits
+        bit_or(aircraft_bits)               AS aircraft_bits,
+        list(DISTINCT aircraft_key) FILTER (WHERE aircraft_key >= 64) AS more_aircraft_keys
     FROM coloured
     GROUP BY route, category
 ),
@@ -73,37 +73,13 @@ flown AS (
     FROM shown s
     JOIN movement_aircraft_keys k ON has_key_bit(s.aircraft_bits, k.aircraft_key)
     UNION ALL
-    SELECT DISTINCT c.route, c.category, k.aircraft
-    FROM coloured c
-    SEMI JOIN shown s ON s.route = c.route AND s.category = c.category AND s.aircraft_bits >= key_bit(64)
+    SELECT s.route, s.category, k.aircraft
+    FROM (SELECT route, category, unnest(more_aircraft_keys) AS aircraft_key FROM shown) s
     JOIN movement_aircraft_keys k USING (aircraft_key)
-    WHERE c.aircraft_key >= 64
 ),
 aircraft AS (
-    SELECT route, category, string_agg(aircraft, ', ' ORDER BY aircraft) AS aircraft
+    SELECT route, category, array_to_string(list_sort(list(aircraft)), ', ') AS aircraft
     FROM flown
-    GROUP BY ALL
-),
-carried_codes AS (
-    SELECT s.route, s.category, k.material_code
-    FROM shown s
-    JOIN movement_material_keys k ON has_key_bit(s.material_bits, k.material_key)
-    UNION ALL
-    SELECT DISTINCT route, category, material_code
-    FROM (
-        SELECT
-            route,
-            colour_category($colour_by, mode, material_category, cargo_kind) AS category,
-            material_code
-        FROM filtered_movements($countries, $materials, $modes, $date_from, $date_to)
-        WHERE material_key >= 64
-    ) m
-    SEMI JOIN shown s ON s.route = m.route AND s.category = m.category AND s.material_bits >= key_bit(64)
-),
-carried AS (
-    SELECT c.route, c.category, string_agg(m.name, ', ' ORDER BY m.name) AS materials
-    FROM carried_codes c
-    JOIN materials m USING (material_code)
     GROUP BY ALL
 )
 SELECT
@@ -124,9 +100,7 @@ SELECT
     s.last_date,
     s.has_month_only_dates,
     a.aircraft,
-    c.materials,
     s.arcs_total
 FROM shown s
 LEFT JOIN aircraft a USING (route, category)
-LEFT JOIN carried c USING (route, category)
 ORDER BY s.movements DESC, s.origin_name, s.destination_name, s.category;

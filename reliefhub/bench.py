@@ -463,7 +463,6 @@ class PandasWay:
         shown = m.merge(out[keys], on=keys)
         names = shown.groupby(keys, dropna=False).agg(
             aircraft=("aircraft", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
-            materials=("material_name", lambda s: ", ".join(sorted(s.dropna().unique())) or None),
         )
         return out.merge(names.reset_index(), on=keys, how="left")
 

@@ -5,11 +5,13 @@
 -- Two helpers for the stored tables and the queries that read them. An
 -- aircraft is named by its operator and type ("German Air Force (Luftwaffe) Airbus A310 MedEvac"); a
 -- small integer key n is bit n - 1 of a set of keys held in one UBIGINT, and
--- keys 64 and over share the last bit (their holders look them up again).
+-- keys 64 and over share the last bit (their holders also list them apart).
+-- No key (a movement by road has no aircraft) sets no bit: DuckDB's least()
+-- skips a NULL, so it is ruled out first.
 CREATE OR REPLACE MACRO aircraft_name(flight_id, operator, aircraft_type) AS
     CASE WHEN flight_id IS NOT NULL THEN concat_ws(' ', operator, aircraft_type) END;
 
-CREATE OR REPLACE MACRO key_bit(key) AS 1::UBIGINT << least(key - 1, 63)::UBIGINT;
+CREATE OR REPLACE MACRO key_bit(key) AS CASE WHEN key IS NOT NULL THEN 1::UBIGINT << least(key - 1, 63)::UBIGINT END;
 
 CREATE OR REPLACE MACRO has_key_bit(bits, key) AS key < 64 AND (bits >> (key - 1)::UBIGINT) & 1 = 1;
 

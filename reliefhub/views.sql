@@ -57,10 +57,10 @@ WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 -- colour (the map's arcs and places, the flights a filter keeps): read from
 -- the stored `movement_flow_groups` (half as many rows again) when neither a
 -- material nor a date is chosen, and from filtered_movement_groups otherwise.
--- The materials travel as bits (key_bit).
+-- The aircraft travel as bits (key_bit).
 CREATE OR REPLACE MACRO filtered_flow_groups(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
-       movements, shipments, patients, first_date, last_date, has_month_only_dates, material_bits
+       movements, shipments, patients, first_date, last_date, has_month_only_dates, aircraft_bits
 FROM movement_flow_groups
 WHERE len(materials) = 0 AND date_from IS NULL AND date_to IS NULL
   AND matches_countries_and_modes(countries, modes,
@@ -68,7 +68,7 @@ WHERE len(materials) = 0 AND date_from IS NULL AND date_to IS NULL
 UNION ALL
 SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
        movements, CASE WHEN record_kind = 'shipment' THEN movements END, patients,
-       first_date, last_date, has_month_only_dates, key_bit(material_key)
+       first_date, last_date, has_month_only_dates, key_bit(aircraft_key)
 FROM filtered_movement_groups(countries, materials, modes, date_from, date_to)
 WHERE NOT (len(materials) = 0 AND date_from IS NULL AND date_to IS NULL);
 

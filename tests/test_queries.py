@@ -85,7 +85,6 @@ def test_flows_one_row_per_pair_and_category(fixture_db):
     ]
     metz = flows.iloc[0]
     assert metz.aircraft == "French Army NH90 Caïman"
-    assert metz.materials == "Patients"
     assert not metz.has_month_only_dates
 
 
