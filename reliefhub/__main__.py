@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         default="queries,pages,payload,import,server",
         help="a subset of queries,pages,payload,import,server",
     )
+    # Several scales are measured one per process: each child writes its figures here.
+    measure.add_argument("--measurements-to", help=argparse.SUPPRESS)
     measure.set_defaults(run=run_bench)
 
     args = parser.parse_args(argv)

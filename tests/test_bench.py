@@ -85,3 +85,24 @@ def test_command_line_writes_json_and_a_table(tmp_path, capsys, results):
     rows = json.loads((tmp_path / "r.json").read_text())
     assert [r["name"] for r in rows] == ["map_payload[cargo_kind]", "map_payload[mode]"]
     assert all({"name", "scale", "median_ms", "p90_ms"} <= set(r) for r in rows)
+
+
+def test_several_scales_are_measured_one_process_each(tmp_path, capsys, monkeypatch, results):
+    cache, _ = results
+
+    def measured_here(*_, **__):
+        raise AssertionError("a scale was measured in the parent process")
+
+    monkeypatch.setattr(bench, "run", measured_here)
+    args = argparse.Namespace(
+        scales=f"{SCALE},{SCALE}",
+        repeat=1,
+        seed=2020,
+        json=str(tmp_path / "r.json"),
+        cache=str(cache),
+        parts="payload",
+    )
+    assert bench.main(args) == 0
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert [r["name"] for r in rows] == ["map_payload[cargo_kind]", "map_payload[mode]"] * 2
+    assert capsys.readouterr().out.count("Relief Hub benchmark on") == 1  # one table, for both
