@@ -69,17 +69,16 @@ def test_the_pandas_way_answers_the_same_questions(results):
         db.close()
 
 
+def payload_only(scales: str, json_path, cache) -> argparse.Namespace:
+    """The command line's arguments for measuring only the map payload, quick at any scale."""
+    return argparse.Namespace(
+        scales=scales, repeat=1, seed=2020, json=str(json_path), cache=str(cache), parts="payload"
+    )
+
+
 def test_command_line_writes_json_and_a_table(tmp_path, capsys, results):
     cache, _ = results
-    args = argparse.Namespace(
-        scales=str(SCALE),
-        repeat=1,
-        seed=2020,
-        json=str(tmp_path / "r.json"),
-        cache=str(cache),
-        parts="payload",
-    )
-    assert bench.main(args) == 0
+    assert bench.main(payload_only(str(SCALE), tmp_path / "r.json", cache)) == 0
     out = capsys.readouterr().out
     assert "map_payload[cargo_kind]" in out and "median ms" in out
     rows = json.loads((tmp_path / "r.json").read_text())
@@ -94,15 +93,7 @@ def test_several_scales_are_measured_one_process_each(tmp_path, capsys, monkeypa
         raise AssertionError("a scale was measured in the parent process")
 
     monkeypatch.setattr(bench, "run", measured_here)
-    args = argparse.Namespace(
-        scales=f"{SCALE},{SCALE}",
-        repeat=1,
-        seed=2020,
-        json=str(tmp_path / "r.json"),
-        cache=str(cache),
-        parts="payload",
-    )
-    assert bench.main(args) == 0
+    assert bench.main(payload_only(f"{SCALE},{SCALE}", tmp_path / "r.json", cache)) == 0
     rows = json.loads((tmp_path / "r.json").read_text())
     assert [r["name"] for r in rows] == ["map_payload[cargo_kind]", "map_payload[mode]"] * 2
     assert capsys.readouterr().out.count("Relief Hub benchmark on") == 1  # one table, for both
