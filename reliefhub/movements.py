@@ -31,9 +31,8 @@ distinct values over integers is about twice as fast as over text: `route`
 for the origin-destination pair, `flight_key` for the flight, `material_key`
 for the material (a material filter matches the few keys chosen) and
 `aircraft_key` for the operator and aircraft type (the map gathers an arc's
-aircraft as bits of it). All
-are handed out once and never renumbered, so replacing a few rows never
-shifts others.
+aircraft as bits of it). All are handed out once and never renumbered, so
+replacing a few rows never shifts others.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 -- change here rebuilds them (reliefhub/movements.py) on the next connection;
 -- views.sql, which reads them, is applied after it.
 
--- Two helpers for the stored tables and the queries that read them. An
--- aircraft is named by its operator and type ("German Air Force (Luftwaffe) Airbus A310 MedEvac"); a
--- small integer key n is bit n - 1 of a set of keys held in one UBIGINT, and
--- keys 64 and over share the last bit (their holders also list them apart).
--- No key (a movement by road has no aircraft) sets no bit: DuckDB's least()
--- skips a NULL, so it is ruled out first.
+-- Helpers for the stored tables and the queries that read them. An aircraft
+-- is named by its operator and type ("German Air Force (Luftwaffe) Airbus
+-- A310 MedEvac"). A small integer key n is bit n - 1 of a set of keys held in
+-- one UBIGINT; keys 64 and over share the last bit (their holders also list
+-- them apart). No key (a movement by road has no aircraft) sets no bit:
+-- DuckDB's least() skips a NULL, so it is ruled out first.
 CREATE OR REPLACE MACRO aircraft_name(flight_id, operator, aircraft_type) AS
     CASE WHEN flight_id IS NOT NULL THEN concat_ws(' ', operator, aircraft_type) END;
 
