@@ -190,6 +190,15 @@ CHECK_WORDS = [
 ]
 
 
+# The text rules of schema.sql, by a piece of their pattern, in words.
+PATTERN_WORDS = [
+    ("[^\\p{C}\\p{Z}]+", "must be printable characters only: no spaces, control or invisible characters"),
+    ("https?://", "must be http:// or https:// links, several separated by ' ; '"),
+    ("\\x0B\\x0C", "must not hold control characters (tabs and line breaks are fine)"),
+    ("\\x00-\\x1F", "must not hold control characters, line breaks or text-direction overrides"),
+]
+
+
 def _describe_check(expression: str) -> str:
     """Plain words for the common CHECK shapes; the rule itself otherwise."""
     for pattern, words in CHECK_WORDS:
@@ -200,14 +209,32 @@ def _describe_check(expression: str) -> str:
     if re.fullmatch(r"\(\w+ >= 0\)", expression):
         return "must not be negative"
     if m := re.fullmatch(r"\(\w+ BETWEEN (\S+) AND (\S+)\)", expression):
-        return f"must be between {m.group(1)} and {m.group(2)}"
+        return f"must be between {_bound(m.group(1))} and {_bound(m.group(2))}"
+    for piece, words in PATTERN_WORDS:
+        if "regexp_" in expression and piece in expression:
+            return words
     if "regexp_full_match" in expression:
         return "has the wrong format"
     return f"breaks the rule {expression}"
 
 
+def _bound(text: str) -> str:
+    """A BETWEEN bound as people write it: '1990-01-01', 1,000,000,000,000."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text.strip("'")
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,}"
+
+
+def trimmed(text: str) -> str:
+    """SQL for a cell without its surrounding spaces and byte-order marks: a
+    BOM at the start of a line (files pasted together) is no part of an ID."""
+    return f"trim({text}, ' ' || chr(65279))"
+
+
 def _cast(column: str, data_type: str) -> str:
-    text = f"nullif(trim({quote(column)}), '')"
+    text = f"nullif({trimmed(quote(column))}, '')"
     if data_type in ("INTEGER", "BIGINT"):
         # DuckDB rounds '2.5' to a whole number; a whole number must look like one.
         text = f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN {text} END"
@@ -250,7 +277,7 @@ def validate_staged(
                     column,
                     f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
                     f"JOIN {quote(typed)} t USING ({LINE}) "
-                    f"WHERE nullif(trim(s.{quote(column)}), '') IS NOT NULL AND t.{quote(column)} IS NULL",
+                    f"WHERE nullif({trimmed(f's.{quote(column)}')}, '') IS NOT NULL AND t.{quote(column)} IS NULL",
                     f"is not {TYPE_WORDS[data_type]}",
                 )
             )
@@ -267,19 +294,19 @@ def validate_staged(
             checks.append(
                 (
                     column,
-                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s WHERE nullif(trim(s.{q}), '') IS NULL",
+                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s WHERE nullif({trimmed(f's.{q}')}, '') IS NULL",
                     "is required",
                 )
             )
         elif kind == "CHECK":
-            shown = " || ', ' || ".join(
-                f"'{c}=' || coalesce(CAST({quote(c)} AS VARCHAR), '')" for c in dict.fromkeys(cols)
-            )
-            value = f"CAST({q} AS VARCHAR)" if len(set(cols)) == 1 else shown
+            # Values are echoed as the file wrote them ('-1', not '-1.0').
+            shown = " || ', ' || ".join(f"'{c}=' || coalesce(s.{quote(c)}, '')" for c in dict.fromkeys(cols))
+            value = f"s.{q}" if len(set(cols)) == 1 else shown
             checks.append(
                 (
                     ", ".join(dict.fromkeys(cols)),
-                    f"SELECT {LINE}, {value} FROM {quote(typed)} WHERE NOT coalesce({expression}, true)",
+                    f"SELECT s.{LINE}, {value} FROM {quote(stage)} s WHERE s.{LINE} IN "
+                    f"(SELECT {LINE} FROM {quote(typed)} WHERE NOT coalesce({expression}, true))",
                     _describe_check(expression),
                 )
             )
@@ -311,8 +338,8 @@ def validate_staged(
     for column, sql, message in checks:
         for line, value in con.execute(sql).fetchall():
             problems.append(Problem(file_label, line, column, value, message))
-    problems.sort(key=lambda p: (p.line, p.column))
-    return typed, problems
+    # One problem per cause and line, however many rules say it.
+    return typed, sorted(set(problems), key=lambda p: (p.line, p.column, p.problem))
 
 
 # The order rows are written in when a table is loaded whole: the order the

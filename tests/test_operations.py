@@ -96,7 +96,7 @@ RULES = [
     ),
     ("shipments", {"origin_place_id": "atlantis"}, "origin_place_id", "unknown place"),
     ("shipments", {"quantity": "ten"}, "quantity", "is not a number"),
-    ("shipments", {"quantity": "-5"}, "quantity", "must not be negative"),
+    ("shipments", {"quantity": "-5"}, "quantity", "must be between 0 and 1,000,000,000,000"),
     (
         "shipments",
         {"delivered_on": "2020-02-30", "status": "in_transit"},
@@ -141,7 +141,7 @@ RULES = [
     ("requests", {"requester_iso3": None}, "requester_iso3", "is required"),
     ("requests", {"description": "   "}, "description", "is required"),
     ("requests", {"channel": "pigeon"}, "channel", "must be one of: eadrcc, eucpm, bilateral"),
-    ("requests", {"quantity": "-1"}, "quantity", "must not be negative"),
+    ("requests", {"quantity": "-1"}, "quantity", "must be between 0 and 1,000,000,000,000"),
     ("requests", {"requested_on": "01/04/2020"}, "requested_on", "is not a date (YYYY-MM-DD)"),
     (
         "requests",
@@ -162,7 +162,7 @@ RULES = [
         "a flight must land somewhere other than where it took off",
     ),
     ("flights", {"patients": "2.5"}, "patients", "is not a whole number"),
-    ("flights", {"payload_tonnes": "-3"}, "payload_tonnes", "must not be negative"),
+    ("flights", {"payload_tonnes": "-3"}, "payload_tonnes", "must be between 0 and 1,000"),
     (
         "flights",
         {"operator_kind": "pirates"},
@@ -293,13 +293,13 @@ def test_problems_are_in_words_under_each_field_they_concern(writable_db):
         Problem("form", 1, "delivered_on, dispatched_on", "delivered_on=2020-04-01, dispatched_on=2020-04-02",
                 "delivered_on must not be before dispatched_on"),
         Problem("form", 1, "origin_place_id", "atlantis", "unknown place"),
-        Problem("form", 1, "quantity", "-5.0", "must not be negative"),
+        Problem("form", 1, "quantity", "-5", "must be between 0 and 1,000,000,000,000"),
     ]  # fmt: skip
     assert change.by_field() == {
         "delivered_on": ["Delivered on must not be before dispatched on"],
         "dispatched_on": ["Delivered on must not be before dispatched on"],
         "origin_place_id": ["Unknown place"],
-        "quantity": ["Must not be negative"],
+        "quantity": ["Must be between 0 and 1,000,000,000,000"],
     }
 
 
@@ -646,7 +646,7 @@ def test_record_page_shows_each_problem_under_its_field_then_saves(page_db, butt
     app.text_area(key=form + "source_note").input("test")
     app.button(key="FormSubmitter:add_shipments_0-Add shipment").click().run()
     assert not app.exception
-    assert next_to(app, form + "quantity").value == "Must not be negative"
+    assert next_to(app, form + "quantity").value == "Must be between 0 and 1,000,000,000,000"
     assert next_to(app, form + "delivered_on").value == "Delivered on must not be before dispatched on"
     assert next_to(app, form + "dispatched_on").value == "Delivered on must not be before dispatched on"
     assert count(page_db, "shipments") == 8

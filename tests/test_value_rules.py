@@ -1,0 +1,90 @@
+"""Issue 13, findings 1, 4, 5, 6 and 9: every stored value within its rule,
+refused by line and column in words, and echoed as it was written."""
+
+import codecs
+
+import pytest
+
+from reliefhub import imports, operations
+from reliefhub.validation import Problem
+from tests.test_imports import shipment_rows, snapshot, write
+from tests.test_operations import BASE, WHO
+
+# (table, fields changed from a good record, column, reason): each refused by
+# the form and by an import alike.
+EDGE_VALUES = [
+    # 1: far-off dates, which once took every page down
+    ("shipments", {"dispatched_on": "9999-12-30", "delivered_on": "9999-12-31"}, "delivered_on",
+     "must be between 1990-01-01 and 2100-12-31"),
+    ("shipments", {"dispatched_on": "0001-01-01"}, "dispatched_on", "must be between 1990-01-01 and 2100-12-31"),
+    ("requests", {"requested_on": "10000-01-01"}, "requested_on", "must be between 1990-01-01 and 2100-12-31"),
+    ("flights", {"flight_date": "1989-12-31"}, "flight_date", "must be between 1990-01-01 and 2100-12-31"),
+    # 4: numbers that are not finite, or absurd
+    ("requests", {"quantity": "inf"}, "quantity", "must be between 0 and 1,000,000,000,000"),
+    ("shipments", {"quantity": "NaN"}, "quantity", "must be between 0 and 1,000,000,000,000"),
+    ("shipments", {"quantity": "1e308"}, "quantity", "must be between 0 and 1,000,000,000,000"),
+    ("flights", {"payload_tonnes": "-inf"}, "payload_tonnes", "must be between 0 and 1,000"),
+    ("flights", {"patients": "99999999"}, "patients", "must be between 0 and 10,000"),
+    # 5: links that are not web links
+    ("requests", {"source_urls": "javascript:alert(1)"}, "source_urls",
+     "must be http:// or https:// links, several separated by ' ; '"),
+    ("flights", {"source_urls": "https://example.org/a ; data:text/html,x"}, "source_urls",
+     "must be http:// or https:// links, several separated by ' ; '"),
+    # 6: invisible characters in IDs, names and text
+    ("requests", {"request_id": "req\u200b-x"}, "request_id",
+     "must be printable characters only: no spaces, control or invisible characters"),
+    ("flights", {"flight_id": "flt-\u202egnp"}, "flight_id",
+     "must be printable characters only: no spaces, control or invisible characters"),
+    ("shipments", {"provider": "Czech\x00Republic"}, "provider",
+     "must not hold control characters, line breaks or text-direction overrides"),
+    ("flights", {"operator": "Air \u202eecroF"}, "operator",
+     "must not hold control characters, line breaks or text-direction overrides"),
+    ("shipments", {"description": "bell\x07"}, "description",
+     "must not hold control characters (tabs and line breaks are fine)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("table", "changes", "column", "reason"), EDGE_VALUES)
+def test_a_form_refuses_each_value_outside_its_rule(writable_db, table, changes, column, reason):
+    before = snapshot(writable_db)
+    change = operations.add_record(writable_db, table, BASE[table] | changes, who=WHO)
+    assert reason in [p.problem for p in change.problems if p.column == column]
+    assert snapshot(writable_db) == before
+
+
+@pytest.mark.parametrize(("table", "changes", "column", "reason"), EDGE_VALUES)
+def test_an_import_refuses_each_value_outside_its_rule_echoing_it_as_written(
+    writable_db, tmp_path, table, changes, column, reason
+):
+    before = snapshot(writable_db)
+    path = write(tmp_path / "partner.csv", [BASE[table] | changes])
+    report = imports.import_file(writable_db, path, table, who=WHO)
+    shown = changes.get(column, "")
+    assert Problem("partner.csv", 2, column, shown, reason) in report.problems
+    assert snapshot(writable_db) == before
+
+
+def test_free_text_keeps_its_tabs_and_line_breaks(writable_db):
+    values = BASE["shipments"] | {"description": "Two lines:\n\tmasks"}
+    assert operations.add_record(writable_db, "shipments", values, who=WHO).ok
+
+
+def test_a_byte_order_mark_opening_a_line_is_no_part_of_the_id(writable_db, tmp_path):
+    """Two files pasted together leave the second one's BOM at the start of a line."""
+    rows = shipment_rows(2, prefix="bom")
+    path = write(tmp_path / "pasted.csv", rows)
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] = codecs.BOM_UTF8 + lines[2]
+    path.write_bytes(b"\r\n".join(lines))
+    report = imports.import_file(writable_db, path, "shipments", who=WHO)
+    assert report.ok, report.problems
+    stored = writable_db.connection.execute(
+        "SELECT shipment_id FROM shipments WHERE shipment_id LIKE '%bom-%' ORDER BY 1"
+    ).fetchall()
+    assert stored == [("bom-0000",), ("bom-0001",)]
+
+
+def test_a_negative_number_is_echoed_as_written(writable_db, tmp_path):
+    path = write(tmp_path / "partner.csv", [BASE["requests"] | {"quantity": "-1"}])
+    report = imports.import_file(writable_db, path, "requests", who=WHO)
+    assert [(p.column, p.value) for p in report.problems] == [("quantity", "-1")]
