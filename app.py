@@ -22,6 +22,9 @@ navigation = st.navigation(
         st.Page("pages/wall.py", title="Wall screen", url_path="wall"),
     ]
 )
-# The wall screen takes its filters from its link alone: nobody is at the keyboard.
-ui.sidebar_filters(show=navigation.url_path != "wall")
-navigation.run()
+try:
+    # The wall screen takes its filters from its link alone: nobody is at the keyboard.
+    ui.sidebar_filters(show=navigation.url_path != "wall")
+    navigation.run()
+except Exception as error:  # a page shows a fault in words; its traceback goes to the log
+    ui.show_fault(error)

@@ -125,7 +125,7 @@ def wall_screen() -> None:
     except (duckdb.Error, OSError, RuntimeError) as error:
         picture = st.session_state.get("wall_last_good")
         if picture is None:
-            st.error(f"The database is unavailable ({error}); retrying every {settings.tick_seconds():g} s.")
+            st.error(f"{ui.fault_message(error)} Retrying every {settings.tick_seconds():g} s.")
             return
         trouble = f"DATABASE UNAVAILABLE · showing the picture of {picture.fetched_at:%H:%M:%S} UTC"
     draw(picture, trouble)

@@ -1,6 +1,8 @@
-"""Command line: python -m reliefhub build-db | export | import | generate | bench.
+"""Command line: python -m reliefhub build-db | backup | restore | export | import | generate | bench.
 
 python -m reliefhub build-db
+python -m reliefhub backup
+python -m reliefhub restore data/backups/reliefhub-20200401T120000000000Z.duckdb
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
 python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
@@ -16,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import DATA_DIR, exports
-from reliefhub.db import Database, database_path, ensure_database
+from reliefhub import DATA_DIR, backups, exports, faults
+from reliefhub.db import Database, database_path, ensure_database, holds_changes
 from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
 from reliefhub.validation import ValidationError
@@ -25,6 +27,10 @@ from reliefhub.validation import ValidationError
 
 def build_db(args: argparse.Namespace) -> int:
     target = Path(args.db or database_path())
+    refusal = keep_before_rebuild(target, force=args.force)
+    if refusal:
+        print(f"build-db refused: {refusal}", file=sys.stderr)
+        return 1
     try:
         counts = build_database(Path(args.data), target)
     except ValidationError as error:
@@ -37,16 +43,83 @@ def build_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def keep_before_rebuild(target: Path, *, force: bool) -> str | None:
+    """Why a rebuild must not replace `target`, or None; with `force`, a
+    database holding changes is first kept as a timestamped backup, and a
+    damaged one set aside."""
+    if not target.exists():
+        return None
+    try:
+        with duckdb.connect(str(target)) as con:
+            if not holds_changes(con):
+                return None
+            if not force:
+                return (
+                    f"{target} holds changes that are not in the sources (saves, imports, the audit trail), "
+                    "which a rebuild would lose. Give --force to rebuild anyway: a backup is kept first."
+                )
+            kept = backups.copy_verified(con, target, backups.backup_name(target, "-before-build"))
+    except duckdb.Error as error:
+        message = faults.plain_message(error) or str(error)
+        if "damaged" not in message or not force:
+            return f"{message} (give --force to set a damaged file aside and rebuild)"
+        kept = target.with_name(f"{target.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
+        target.replace(kept)
+    print(f"Kept the database as it was in {kept}")
+    return None
+
+
+def backup(args: argparse.Namespace) -> int:
+    """A verified copy, made here or, while a dashboard holds the file, by the dashboard."""
+    path = Path(args.db or database_path())
+    if not path.exists():
+        print(f"No database at {path}", file=sys.stderr)
+        return 1
+    try:
+        db = Database(path)
+    except duckdb.IOException as error:
+        if faults.plain_message(error) != faults.locked():
+            raise
+        made = backups.request(path, args.wait)
+        if made is None:
+            print(f"{path} is in use and no dashboard answered within {args.wait:g} s", file=sys.stderr)
+            return 1
+    except faults.DatabaseFault as fault:
+        print(fault, file=sys.stderr)
+        return 1
+    else:
+        try:
+            made = db.backup()
+        finally:
+            db.close()
+    print(f"Backed up {path} to {made}")
+    return 0
+
+
+def restore(args: argparse.Namespace) -> int:
+    target = Path(args.db or database_path())
+    try:
+        kept = backups.restore(Path(args.backup), target)
+    except duckdb.Error as error:
+        print(f"restore refused: {faults.plain_message(error) or error}", file=sys.stderr)
+        return 1
+    print(f"Restored {target} from {args.backup}" + (f"; the file it replaced is in {kept}" if kept else ""))
+    return 0
+
+
 def open_database(args: argparse.Namespace, instead: str) -> Database | None:
     """The command's database, built if missing; None (with the reason printed)
     while another process, usually the dashboard, holds it: DuckDB lets one
     process at a time open a database file for writing."""
     path = Path(args.db or database_path())
-    ensure_database(path)
     try:
+        ensure_database(path)
         return Database(path)
     except duckdb.IOException as error:
         print(f"Cannot open {path}: {error}\nIs the dashboard running on it? {instead}", file=sys.stderr)
+        return None
+    except faults.DatabaseFault as fault:
+        print(f"Cannot open {path}: {fault}", file=sys.stderr)
         return None
 
 
@@ -162,7 +235,24 @@ def main(argv: list[str] | None = None) -> int:
         "build-db", parents=[common], help="rebuild the database from the sources in data/"
     )
     build.add_argument("--data", default=str(DATA_DIR), help="folder of source CSV files")
+    build.add_argument(
+        "--force", action="store_true", help="rebuild even over saved changes (kept in a backup first)"
+    )
     build.set_defaults(run=build_db)
+
+    copy = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="write a verified copy of the database to its backup folder, even while the dashboard runs",
+    )
+    copy.add_argument("--wait", type=float, default=60, help="seconds to wait for a running dashboard's copy")
+    copy.set_defaults(run=backup)
+
+    back = commands.add_parser(
+        "restore", parents=[common], help="put a backup in place of the database (stop the dashboard first)"
+    )
+    back.add_argument("backup", help="the backup file, from the backup folder")
+    back.set_defaults(run=restore)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"

@@ -7,9 +7,11 @@ a cache bounded in bytes that is emptied whenever the data changes.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reliefhub import DATA_DIR, QUERIES_DIR, movements
+from reliefhub import DATA_DIR, QUERIES_DIR, backups, faults, movements
 from reliefhub.loader import apply_views, build_database
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
@@ -30,9 +32,21 @@ def database_path() -> Path:
 
 
 def ensure_database(path: Path, data_dir: Path = DATA_DIR) -> None:
-    """Build the database from the committed sources the first time it is needed."""
-    if not Path(path).exists():
-        build_database(data_dir, Path(path))
+    """Build the database from the committed sources the first time it is needed.
+
+    Never over a file that went missing after holding changes: a .wal or a
+    backup beside it says it did, and a fresh build would hide their loss.
+    """
+    path = Path(path)
+    if path.exists():
+        return
+    if path.with_name(path.name + ".wal").exists() or backups.latest(path):
+        raise faults.DatabaseFault(faults.missing(path, _shown(backups.latest(path))))
+    build_database(data_dir, path)
+
+
+def _shown(backup: Path | None) -> str | None:
+    return None if backup is None else str(backup)
 
 
 @cache
@@ -102,6 +116,13 @@ class Database:
         self.path = Path(path)
         self.read_only = read_only
         self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        # Set when the file is found damaged or gone: writing stops, with this reason.
+        self.fault: str | None = None
+        try:
+            backups.verify(self.connection)
+        except duckdb.IOException as error:
+            self.connection.close()
+            raise faults.DatabaseFault(faults.corrupt(_shown(backups.latest(self.path)))) from error
         if not read_only:
             apply_views(self.connection)
         self._cache = ResultCache(cache_bytes)
@@ -150,6 +171,8 @@ class Database:
         everything is rolled back.
         """
         with self._write_lock:
+            if self.fault:
+                raise faults.DatabaseFault(self.fault)
             cursor = self.connection.cursor()
             try:
                 cursor.begin()
@@ -168,8 +191,43 @@ class Database:
             self._version += 1
             self._cache.clear()
 
+    def backup(self, note: str = "") -> Path:
+        """A verified copy of the file in the backup folder (see backups.py).
+
+        A copy that fails its check means this file is damaged: writing stops.
+        """
+        with self._write_lock:
+            try:
+                made = backups.copy_verified(self.connection, self.path, backups.backup_name(self.path, note))
+            except duckdb.IOException as error:
+                if "Corrupt" not in str(error):
+                    raise
+                self.fault = faults.corrupt(_shown(backups.latest(self.path)))
+                raise faults.DatabaseFault(self.fault) from error
+        backups.prune(self.path)
+        return made
+
+    def holds_changes(self) -> bool:
+        return holds_changes(self.connection.cursor())
+
     def close(self) -> None:
         self.connection.close()
+
+
+def holds_changes(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds changes that are not in data/: audited saves
+    and imports, or data changed since the build."""
+    audited = (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND schema_name = 'main'"
+        ).fetchone()[0]
+        and con.execute("SELECT count(*) > 0 FROM audit_log").fetchone()[0]
+    )
+    built, changed = con.execute(
+        "SELECT max(value) FILTER (WHERE key = 'built_at'), "
+        "max(value) FILTER (WHERE key = 'data_changed_at') FROM meta"
+    ).fetchone()
+    return bool(audited) or built != changed
 
 
 def file_identity(path: Path) -> tuple[int, int]:
@@ -191,6 +249,9 @@ def shared_database() -> Database:
     global _shared
     path = database_path()
     with _shared_lock:
+        if not path.exists() and _shared is not None and _shared.path == path and _shared.holds_changes():
+            _shared.fault = faults.missing(path, _shown(backups.latest(path)))
+            raise faults.DatabaseFault(_shared.fault)
         ensure_database(path)
         identity = file_identity(path)
         if _shared is None or _shared.path != path or _shared.identity != identity:
@@ -198,4 +259,46 @@ def shared_database() -> Database:
                 _shared.close()
             _shared = Database(path)
             _shared.identity = identity
+            _start_keeper()
         return _shared
+
+
+# ---------------------------------------------------------------- the dashboard's own backups
+
+log = logging.getLogger("reliefhub")
+_keeper: threading.Thread | None = None
+
+
+def backup_minutes() -> float:
+    return float(os.environ.get("RELIEFHUB_BACKUP_MINUTES") or 60)
+
+
+def _start_keeper() -> None:
+    """One thread per dashboard process answers backup requests and makes the scheduled backups."""
+    global _keeper
+    if _keeper is None:
+        _keeper = threading.Thread(target=_keep, name="reliefhub-backups", daemon=True)
+        _keeper.start()
+
+
+def _keep() -> None:
+    due = time.monotonic() + backup_minutes() * 60
+    while True:
+        time.sleep(1.0)
+        db = _shared
+        if db is None:
+            continue
+        for asked in backups.pending_requests(db.path):
+            backups.answer(asked, _backup_or_reason(db))
+        if backup_minutes() > 0 and time.monotonic() >= due:
+            due = time.monotonic() + backup_minutes() * 60
+            _backup_or_reason(db)
+
+
+def _backup_or_reason(db: Database) -> str:
+    """The scheduled or requested backup; a failure is logged, never raised, so the thread lives on."""
+    try:
+        return str(db.backup())
+    except Exception as error:
+        log.exception("backup of %s failed", db.path)
+        return f"backup failed: {faults.plain_message(error) or error}"

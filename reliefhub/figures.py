@@ -6,6 +6,7 @@ from a DataFrame alone.
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 from dataclasses import dataclass
@@ -85,17 +86,24 @@ def arcs_shown(flows: pd.DataFrame) -> str:
 
 
 def date_span(first, last, month_only: bool) -> str:
-    """'28–31 Mar 2020'; a month when the source gives only the month."""
+    """'28–31 Mar 2020'; a month when the source gives only the month.
+
+    Built from the date's parts: pandas cannot strftime a year beyond 9999,
+    which a database from before the date rules may hold."""
     first, last = pd.Timestamp(first), pd.Timestamp(last)
     if month_only and first.to_period("M") == last.to_period("M"):
-        return first.strftime("%b %Y") + " (month only)"
+        return f"{_month(first)} {first.year} (month only)"
     if first == last:
-        return f"{first.day} {first:%b %Y}"
+        return f"{first.day} {_month(first)} {first.year}"
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.day} {last:%b %Y}"
+        return f"{first.day}–{last.day} {_month(last)} {last.year}"
     if first.year == last.year:
-        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
-    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+        return f"{first.day} {_month(first)} – {last.day} {_month(last)} {last.year}"
+    return f"{first.day} {_month(first)} {first.year} – {last.day} {_month(last)} {last.year}"
+
+
+def _month(day: pd.Timestamp) -> str:
+    return calendar.month_abbr[day.month]
 
 
 def _plural(n: int, word: str) -> str:

@@ -13,11 +13,15 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import exports, figures
-from reliefhub.db import Database, shared_database
+from reliefhub import backups, exports, faults, figures
+from reliefhub.db import Database, database_path, shared_database
 from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
 
 BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
+# The years a page's date widgets show; far-off stored dates are drawn at these ends.
+SHOWN_YEARS = (1700, 2250)
+# How often a page showing a database fault checks whether it has cleared.
+RETRY_SECONDS = 10
 FILTERS_KEY = "reliefhub_filters"
 # Rows a table shows at a time. Tables are paged in SQL: a browser holding a
 # million rows takes a minute per rerun, and nobody reads past a few hundred.
@@ -50,7 +54,28 @@ def query(name: str, **extra) -> pd.DataFrame:
 
 def data_bounds() -> tuple[date, date]:
     bounds = database().query("data_bounds")
-    return bounds.at[0, "first_date"].date(), bounds.at[0, "last_date"].date()
+    return python_date(bounds.at[0, "first_date"]), python_date(bounds.at[0, "last_date"])
+
+
+def python_date(stamp: pd.Timestamp) -> date:
+    """A stored date as a date the pages' widgets can hold.
+
+    A database from before the date rules may hold year 1 or 10000, beyond
+    Streamlit's date widgets (1684-07-29 to 2255-06-04) and even Python's
+    dates. A bound moved inwards still filters nothing (see shared_params).
+    """
+    if pd.isna(stamp):
+        return stamp
+    if stamp.year < SHOWN_YEARS[0]:
+        return date(SHOWN_YEARS[0], 1, 1)
+    if stamp.year > SHOWN_YEARS[1]:
+        return date(SHOWN_YEARS[1], 12, 31)
+    return stamp.date()
+
+
+def around(first: date, last: date) -> tuple[date, date]:
+    """The years either side of the data that the date pickers offer."""
+    return date(first.year - 1, 1, 1), date(last.year + 1, 12, 31)
 
 
 def adopt_from_url(key: str, parse: Callable[[list[str]], object], what: str) -> None:
@@ -87,7 +112,7 @@ def known_codes(known: dict[str, str], what: str) -> Callable[[list[str]], list[
 
 
 def date_range_within(first: date, last: date) -> Callable[[list[str]], tuple[date, date]]:
-    low, high = date(first.year - 1, 1, 1), date(last.year + 1, 12, 31)
+    low, high = around(first, last)
 
     def parse(raw: list[str]) -> tuple[date, date]:
         picked, notices = check_date_range(raw)
@@ -176,8 +201,8 @@ def sidebar_filters(*, show: bool = True) -> Filters:
         )
         picked = st.date_input(
             "Dates",
-            min_value=date(first.year - 1, 1, 1),
-            max_value=date(last.year + 1, 12, 31),
+            min_value=around(first, last)[0],
+            max_value=around(first, last)[1],
             key="dates",
             format="YYYY-MM-DD",
         )
@@ -227,12 +252,42 @@ def start_page(title: str | None) -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    if database().fault:
+        st.error(database().fault, icon="⚠️")
     synthetic_notice()
     if title is None:
         return
     first, last = data_bounds()
     st.title(title)
     st.caption(f"{filters_summary(current_filters())} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def latest_backup() -> str | None:
+    found = backups.latest(database_path())
+    return None if found is None else str(found)
+
+
+def fault_message(error: BaseException) -> str:
+    """A fault in words for the screen; its traceback goes to the server log."""
+    faults.log.error("%s", type(error).__name__, exc_info=error)
+    return faults.plain_message(error, latest_backup()) or faults.UNEXPECTED
+
+
+def show_fault(error: Exception) -> None:
+    """Say what went wrong instead of drawing the page, and, when it is the
+    database, come back by itself once the database answers again."""
+    st.error(fault_message(error), icon="⚠️")
+    if faults.plain_message(error) is not None:
+        _rerun_when_the_database_answers()
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def _rerun_when_the_database_answers() -> None:
+    try:
+        database().query("data_bounds")
+    except Exception:  # still away: try again at the next tick
+        return
+    st.rerun(scope="app")
 
 
 def synthetic_notice() -> None:

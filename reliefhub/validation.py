@@ -277,7 +277,8 @@ def validate_staged(
                     column,
                     f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
                     f"JOIN {quote(typed)} t USING ({LINE}) "
-                    f"WHERE nullif({trimmed(f's.{quote(column)}')}, '') IS NOT NULL AND t.{quote(column)} IS NULL",
+                    f"WHERE nullif({trimmed('s.' + quote(column))}, '') IS NOT NULL "
+                    f"AND t.{quote(column)} IS NULL",
                     f"is not {TYPE_WORDS[data_type]}",
                 )
             )
@@ -294,7 +295,8 @@ def validate_staged(
             checks.append(
                 (
                     column,
-                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s WHERE nullif({trimmed(f's.{q}')}, '') IS NULL",
+                    f"SELECT s.{LINE}, NULL FROM {quote(stage)} s "
+                    f"WHERE nullif({trimmed('s.' + q)}, '') IS NULL",
                     "is required",
                 )
             )

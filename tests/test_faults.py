@@ -1,0 +1,165 @@
+"""Issue 13, findings 1 and 7: no stored value and no fault of the database
+file takes a page down; faults read as messages, tracebacks go to the log."""
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from reliefhub import PACKAGE_DIR, REPO_DIR, loader
+
+EVERY_PAGE = [
+    "pages/overview.py",
+    "pages/movements.py",
+    "pages/requests.py",
+    "pages/data.py",
+    "pages/record.py",
+    "pages/import.py",
+    "pages/audit.py",
+    "pages/wall.py",
+]
+IMAGE = "![i](http://evil.example/i.png)"
+
+# Rows a database built before the value rules could hold: far-off dates,
+# numbers that are not finite, links that are not web links, Markdown.
+# fmt: off
+EDGE_ROWS = {
+    "places": [["evil-place", f"Evil {IMAGE}", "city", "ITA", "45", "9", "", "", f"gazetteer {IMAGE}"]],
+    "requests": [
+        ["req-inf", "ITA", "eadrcc", f"NATO {IMAGE}", "respirators", "inf", f"Masks {IMAGE}",
+         "0001-01-01", "day", "open", "", "javascript:alert(1)", f"note {IMAGE}"],
+    ],
+    "flights": [
+        ["flt-far", "evil-place", "cologne-bonn-airport", f"A400M {IMAGE}", f"Air {IMAGE}", "air_force",
+         "9999-12-31", "day", "landed", "1e308", "", f"Flight {IMAGE}", "javascript:alert(1)", IMAGE],
+    ],
+    "shipments": [
+        ["shp-far", "DEU", f"Provider {IMAGE}", "ITA", "respirators", "NaN", f"Masks {IMAGE}", "evil-place",
+         "cologne-bonn-airport", "air", "9999-12-30", "10000-01-01", "day", "delivered", "", "flt-far",
+         "javascript:alert(1)", f"note {IMAGE}"],
+    ],
+}
+# fmt: on
+# The value rules of issue 13 (their CHECKs name these), left out to build an older database.
+NEWER_RULES = ("'1990-01-01'", "1e12", "BETWEEN 0 AND 1000", "regexp_matches", "\\p{C}", "https?://")
+
+
+def schema_before_the_value_rules() -> str:
+    """schema.sql without the value rules: the schema of a database built before them."""
+    schema = (PACKAGE_DIR / "schema.sql").read_text()
+    for check in re.findall(r" CHECK \((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)", schema):
+        if any(rule in check for rule in NEWER_RULES):
+            schema = schema.replace(check, "")
+    return schema
+
+
+@pytest.fixture
+def edge_db(fixture_copy, tmp_path, monkeypatch):
+    """A database from before the value rules, holding every kind of value they now refuse."""
+    for table, rows in EDGE_ROWS.items():
+        with (fixture_copy / f"{table}.csv").open("a", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+
+    def create_older_schema(con):
+        con.execute(schema_before_the_value_rules())
+        loader.apply_views(con)
+
+    path = tmp_path / "edge.duckdb"
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "create_schema", create_older_schema)
+        loader.build_database(fixture_copy, path)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    return path
+
+
+def run_page(page: str) -> AppTest:
+    app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    app.switch_page(page)
+    return app.run()
+
+
+@pytest.mark.parametrize("page", EVERY_PAGE)
+def test_every_page_draws_a_database_full_of_edge_values(edge_db, page):
+    app = run_page(page)
+    assert not app.exception
+    assert [e.value for e in app.error] == []
+
+
+def test_the_edge_database_holds_what_it_should(edge_db):
+    with duckdb.connect(str(edge_db), read_only=True) as con:
+        far = "SELECT year(delivered_on), isnan(quantity) FROM shipments WHERE shipment_id = 'shp-far'"
+        assert con.execute(far).fetchone() == (10000, True)
+
+
+# ---------------------------------------------------------------- faults of the database file
+
+
+@pytest.fixture
+def app_db(fixture_db_path, tmp_path, monkeypatch):
+    path = tmp_path / "app.duckdb"
+    shutil.copy(fixture_db_path, path)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    monkeypatch.setenv("RELIEFHUB_BACKUPS", str(tmp_path / "backups"))
+    return path
+
+
+def no_traceback(app: AppTest) -> str:
+    """The page's one error message, after checking it shows no traceback or path."""
+    assert not app.exception
+    messages = [e.value for e in app.error]
+    assert len(messages) == 1, messages
+    assert "Traceback" not in messages[0] and "PID" not in messages[0] and ".py" not in messages[0]
+    return messages[0]
+
+
+@pytest.mark.parametrize("page", EVERY_PAGE)
+def test_a_database_held_by_another_process_is_a_plain_message_on_every_page(app_db, page):
+    hold = f"import duckdb, sys; c = duckdb.connect({str(app_db)!r}); print(1, flush=True); sys.stdin.read()"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        holder.stdout.readline()
+        message = no_traceback(run_page(page))
+        assert "open in another program" in message
+    finally:
+        holder.communicate("")
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/record.py", "pages/wall.py"])
+def test_a_corrupt_database_is_a_plain_message_naming_the_latest_backup(app_db, tmp_path, page):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    shutil.copy(app_db, backups / "app-20200401T120000000000Z.duckdb")
+    data = bytearray(app_db.read_bytes())
+    data[: len(data) // 2] = bytes(len(data) // 2)
+    app_db.write_bytes(bytes(data))
+    message = no_traceback(run_page(page))
+    assert "damaged" in message
+    assert str(backups / "app-20200401T120000000000Z.duckdb") in message
+
+
+def test_the_configuration_hides_error_details_and_skips_the_ip_probe(monkeypatch):
+    config = tomllib.loads((REPO_DIR / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+    from streamlit import config as st_config
+    from streamlit import net_util
+    from streamlit.web import bootstrap
+
+    probed = []
+    monkeypatch.setattr(net_util, "get_external_ip", lambda: probed.append(1))
+    monkeypatch.chdir(REPO_DIR)
+    st_config.get_config_options(force_reparse=True)
+    try:
+        bootstrap._print_url(False)
+    finally:
+        monkeypatch.undo()
+        st_config.get_config_options(force_reparse=True)
+    assert probed == []
