@@ -109,20 +109,30 @@ class ResultCache:
             self._bytes = 0
 
 
+def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the file and read every block of it once, so damage shows at once."""
+    connection = None
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+        backups.verify(connection)
+    except duckdb.IOException as error:
+        if connection is not None:
+            connection.close()
+        if "Corrupt" in str(error) or "not a valid DuckDB" in str(error):
+            raise faults.DatabaseFault(faults.corrupt(_shown(backups.latest(path)))) from error
+        raise
+    return connection
+
+
 class Database:
     """A DuckDB file opened once per process and shared by every session's thread."""
 
     def __init__(self, path: Path, *, read_only: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES):
         self.path = Path(path)
         self.read_only = read_only
-        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        self.connection = _open_verified(self.path, read_only)
         # Set when the file is found damaged or gone: writing stops, with this reason.
         self.fault: str | None = None
-        try:
-            backups.verify(self.connection)
-        except duckdb.IOException as error:
-            self.connection.close()
-            raise faults.DatabaseFault(faults.corrupt(_shown(backups.latest(self.path)))) from error
         if not read_only:
             apply_views(self.connection)
         self._cache = ResultCache(cache_bytes)
@@ -282,7 +292,7 @@ def _start_keeper() -> None:
 
 
 def _keep() -> None:
-    due = time.monotonic() + backup_minutes() * 60
+    last = time.monotonic()
     while True:
         time.sleep(1.0)
         db = _shared
@@ -290,13 +300,15 @@ def _keep() -> None:
             continue
         for asked in backups.pending_requests(db.path):
             backups.answer(asked, _backup_or_reason(db))
-        if backup_minutes() > 0 and time.monotonic() >= due:
-            due = time.monotonic() + backup_minutes() * 60
+        if backup_minutes() > 0 and time.monotonic() - last >= backup_minutes() * 60:
+            last = time.monotonic()
             _backup_or_reason(db)
 
 
 def _backup_or_reason(db: Database) -> str:
     """The scheduled or requested backup; a failure is logged, never raised, so the thread lives on."""
+    if db.fault:
+        return f"backup failed: {db.fault}"
     try:
         return str(db.backup())
     except Exception as error:
