@@ -13,7 +13,8 @@ import time
 import duckdb
 import pytest
 
-from reliefhub import backups, db as dbmodule, faults, operations
+from reliefhub import backups, faults, operations
+from reliefhub import db as dbmodule
 from reliefhub.__main__ import main
 from reliefhub.db import Database
 from tests.conftest import new_request
@@ -98,9 +99,8 @@ def test_a_fresh_start_never_builds_over_a_missing_file_that_has_backups(live):
 
 def hold_as_dashboard(path, tmp_path):
     """Another process holding the database as the dashboard does, its backup keeper running."""
-    script = (
-        "import sys; from reliefhub import db; db.shared_database(); print('ready', flush=True); sys.stdin.read()"
-    )
+    script = "import sys; from reliefhub import db; db.shared_database(); print('ready', flush=True); "
+    script += "sys.stdin.read()"
     env = os.environ | {"RELIEFHUB_DB": str(path), "RELIEFHUB_BACKUPS": str(tmp_path / "backups")}
     holder = subprocess.Popen(
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
