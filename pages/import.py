@@ -69,10 +69,12 @@ if st.button("Import", type="primary", disabled=uploaded is None, key="import_go
 
 report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
-    st.subheader(f"{report.file_name}: {report.kind}")
+    st.subheader(f"{ui.escape_markdown(report.file_name)}: {report.kind}")
     read_as = f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
     if report.ok:
-        (st.info if report.check_only or not report.written else st.success)(report.summary())
+        (st.info if report.check_only or not report.written else st.success)(
+            ui.escape_markdown(report.summary())
+        )
         columns = st.columns(4)
         columns[0].metric("Rows", f"{report.rows:,}")
         columns[1].metric("New", f"{report.new:,}")
@@ -80,7 +82,7 @@ if report is not None:
         columns[3].metric("Unchanged", f"{report.unchanged:,}")
         st.caption(f"{read_as}, in {report.seconds:.1f} s.")
     else:
-        st.error(report.summary())
+        st.error(ui.escape_markdown(report.summary()))
         st.caption(f"{read_as}. Send the report back to whoever sent the file: it names each line to fix.")
         st.download_button(
             f"Download the rejection report ({len(report.problems):,} "

@@ -70,14 +70,14 @@ def _selected_records(selection, date_to):
     objects = selection.selection.objects if selection else {}
     if arcs := objects.get("flows"):
         arc = arcs[0]
-        heading = f"Records on this route: {arc['tooltip']}"
+        heading = f"Records on this route: {ui.escape_markdown(arc['tooltip'])}"
         where = {
             "origin_place_id": arc["origin_place_id"],
             "destination_place_id": arc["destination_place_id"],
             "place_id": None,
         }
     elif places := objects.get("places"):
-        heading = f"Records at {places[0]['name']}"
+        heading = f"Records at {ui.escape_markdown(places[0]['name'])}"
         where = {"origin_place_id": None, "destination_place_id": None, "place_id": places[0]["place_id"]}
     else:
         st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")

@@ -84,7 +84,7 @@ def report(change: operations.Change, key: str, slots: dict, done: str) -> None:
     """Problems under their fields, or a note that the change was saved."""
     if change.ok and change.action:
         st.session_state[f"{key}_version"] = version(key) + 1
-        st.session_state[f"{key}_done"] = f"{done} `{change.record_id}`. It is on the Audit page."
+        st.session_state[f"{key}_done"] = f"{done} {ui.code_span(change.record_id)}. It is on the Audit page."
         st.rerun()
     if change.ok:
         slots[""].info("Nothing changed, so nothing was saved.")

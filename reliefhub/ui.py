@@ -5,6 +5,7 @@ filters, call queries, and draw.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,21 @@ FILTERS_KEY = "reliefhub_filters"
 # Rows a table shows at a time. Tables are paged in SQL: a browser holding a
 # million rows takes a minute per rerun, and nobody reads past a few hundred.
 PAGE_SIZE = 500
+
+
+def escape_markdown(text: str) -> str:
+    """Stored or uploaded text, shown as itself where Streamlit reads Markdown.
+
+    Every ASCII punctuation mark Markdown (or Streamlit's :colour[] and $maths$)
+    could read is backslash-escaped: an image in a place name would otherwise
+    make the browser fetch it from outside."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+
+
+def code_span(text: str) -> str:
+    """Text as Markdown code, shown literally: fenced by more backticks than it holds in a row."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
 def database() -> Database:
@@ -455,7 +471,9 @@ def show_table(
     shown = frame[[*first_columns, *(c for c in frame.columns if c not in first_columns)]].copy()
     config = {c: st.column_config.Column(readable(c)) for c in shown.columns}
     if "source_urls" in shown.columns:
-        shown.insert(0, "source", shown["source_urls"].str.split(" ; ").str[0])
+        # Only a web link is offered as one (older databases may hold others).
+        first = shown["source_urls"].str.split(" ; ").str[0]
+        shown.insert(0, "source", first.where(first.str.match(r"https?://", na=False)))
         config["source"] = st.column_config.LinkColumn("Source", display_text="open source")
         config["source_urls"] = st.column_config.TextColumn("All sources")
     for column in shown.columns:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -98,7 +99,7 @@ def settings_from(params: dict[str, list[str]]) -> tuple[WallSettings, list[str]
         "replay_speed": ("replay_seconds_per_day", lambda v: _number(v, 0.2, 60, "replay_speed (seconds)")),
         "replay": ("replay", lambda v: v in ("1", "true", "yes")),
         "scale": ("map_scale", lambda v: _number(v, 0.5, 4, "scale")),
-        "banner": ("banner", lambda v: v.strip()[:60]),
+        "banner": ("banner", lambda v: visible_text(v).strip()[:60]),
         "rotate": ("rotate", _views),
     }
     for key, (field, read) in readers.items():
@@ -110,6 +111,12 @@ def settings_from(params: dict[str, list[str]]) -> tuple[WallSettings, list[str]
         except ValueError as reason:
             notices.append(f"Ignored {key}: {reason}.")
     return WallSettings(**values), notices
+
+
+def visible_text(text: str) -> str:
+    """Text without control or format characters: a right-to-left override
+    would show a handling banner reversed, so it could be spoofed."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
 def _views(raw: str) -> tuple[str, ...]:
