@@ -44,6 +44,12 @@ with st.expander("Options"):
         key="import_delimiter",
     )
     check_only = st.checkbox("Check only: count what would change, write nothing", key="import_check")
+update = st.checkbox(
+    "Update existing records",
+    key="import_update",
+    help="A file whose IDs match stored records changes them. Without this, such a file is held back "
+    "and each change is listed (field: before → after), so you can check it first.",
+)
 
 if st.button("Import", type="primary", disabled=uploaded is None, key="import_go"):
     bar = st.progress(0.0, text="Starting")
@@ -59,6 +65,7 @@ if st.button("Import", type="primary", disabled=uploaded is None, key="import_go
             encoding=None if encoding == "auto" else encoding,
             delimiter=None if delimiter == "auto" else delimiter,
             check_only=check_only,
+            update=update,
             progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
         )
     bar.empty()
@@ -71,7 +78,11 @@ report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
     st.subheader(f"{ui.escape_markdown(report.file_name)}: {report.kind}")
     read_as = f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
-    if report.ok:
+    if report.held_for_confirmation:
+        st.warning(
+            ui.escape_markdown(report.summary()) + " Tick **Update existing records** and import again."
+        )
+    elif report.ok:
         (st.info if report.check_only or not report.written else st.success)(
             ui.escape_markdown(report.summary())
         )
@@ -98,6 +109,9 @@ if report is not None:
         if len(frame) > len(shown):
             st.caption(f"The first {len(shown):,} of {len(frame):,} problems; the report holds them all.")
         st.dataframe(shown, hide_index=True, key="import_problems")
+    if report.changes:
+        st.markdown(f"**Changes to existing records** ({report.changes_total:,} fields)")
+        st.dataframe(imports.changes_frame(report), hide_index=True, key="import_changes")
     if report.resolved:
         st.markdown("**Places read from names and airport codes**")
         st.dataframe(

@@ -155,7 +155,8 @@ def export(args: argparse.Namespace) -> int:
 
 def import_file(args: argparse.Namespace) -> int:
     """Exit 0 when the file was written (or passed --check), 1 when it was
-    rejected, 2 when the import could not run at all."""
+    rejected, 2 when the import could not run at all, 3 when it would change
+    existing records and --update was not given."""
     from reliefhub import imports
 
     db = open_database(
@@ -182,12 +183,17 @@ def import_file(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             delimiter=args.delimiter,
             check_only=args.check,
+            update=args.update,
             progress=progress,
         )
     finally:
         db.close()
     for column, value, place_id, rows in report.resolved:
         print(f"  {column}: {value!r} read as place {place_id} ({rows:,} rows)")
+    if report.held_for_confirmation:
+        print(report.summary() + " Run again with --update to write it.", file=sys.stderr)
+        print_changes(report)
+        return 3
     if report.ok:
         rate = report.rows / report.seconds if report.seconds else 0
         print(f"{report.summary()} {report.seconds:.1f} s, {rate:,.0f} rows/s. Database: {path}")
@@ -201,6 +207,16 @@ def import_file(args: argparse.Namespace) -> int:
     out.write_bytes(report.problems_csv())
     print(f"The full report (line, column, value, reason) is in {out}", file=sys.stderr)
     return 1
+
+
+def print_changes(report) -> None:
+    for change in report.changes[:20]:
+        print(
+            f"  line {change.line}, {change.record_id}, {change.field}: {change.before!r} → {change.after!r}",
+            file=sys.stderr,
+        )
+    if report.changes_total > 20:
+        print(f"  ... and {report.changes_total - 20:,} more", file=sys.stderr)
 
 
 def generate_db(args: argparse.Namespace) -> int:
@@ -273,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         parents=[common],
         help="import requests, flights or shipments from a CSV file: all rows or none",
         description="Check a CSV file as a whole and write all of it in one transaction, or nothing. "
-        "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run.",
+        "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
+        "3 held back: it would change existing records (listed) and --update was not given.",
     )
     load.add_argument(
         "file", help="CSV file: UTF-8 (with or without BOM) or Windows-1252, comma or semicolon"
@@ -283,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
     load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
     load.add_argument("--check", action="store_true", help="check and count only; write nothing")
+    load.add_argument(
+        "--update", action="store_true", help="write changes to existing records too (listed without it)"
+    )
     load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
     load.set_defaults(run=import_file)
 

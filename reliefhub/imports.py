@@ -34,7 +34,16 @@ import pandas as pd
 from reliefhub import DATA_DIR, exports
 from reliefhub.db import Database
 from reliefhub.operations import Rollback, check_staged, who_problem, write_checked
-from reliefhub.validation import LINE, Problem, column_rules, quote, stage_csv, table_columns
+from reliefhub.validation import (
+    LINE,
+    Problem,
+    column_rules,
+    primary_key,
+    quote,
+    stage_csv,
+    table_columns,
+    trimmed,
+)
 
 KINDS = ("requests", "flights", "shipments")
 ENCODINGS = ("utf-8", "windows-1252")
@@ -64,6 +73,12 @@ class ImportReport:
     check_only: bool = False
     change_set: str | None = None
     seconds: float = 0.0
+    # Existing records the file would change, field by field (the first
+    # CHANGES_LISTED of changes_total), and whether it was held back for
+    # want of the confirmation to update them.
+    changes: list[FieldChange] = field(default_factory=list)
+    changes_total: int = 0
+    held_for_confirmation: bool = False
 
     @property
     def ok(self) -> bool:
@@ -90,6 +105,12 @@ class ImportReport:
                 f"{self.rejected_lines:,} line(s); nothing was written."
             )
         counts = f"{self.new:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
+        if self.held_for_confirmation:
+            return (
+                f"Held back {self.file_name}: it would change {self.updated:,} existing {self.kind} "
+                f"({self.changes_total:,} field(s), listed with before and after); nothing was written. "
+                "Confirm the update to write it."
+            )
         if self.check_only:
             return (
                 f"Checked {self.file_name}: {self.rows:,} {self.kind} pass every rule ({counts}); "
@@ -108,12 +129,15 @@ def import_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     check_only: bool = False,
+    update: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check `path` as a whole and write all of it in one transaction, or nothing.
 
     `encoding` and `delimiter` are detected when None. With `check_only`, the
     write is done and rolled back, so the counts are exact and nothing changes.
+    A file that would change existing records is written only with `update`;
+    without it the report lists each change and nothing is written.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -137,7 +161,7 @@ def import_file(
             report.problems = [Problem(label, 1, "", None, "the file is empty: line 1 must name the columns")]
             return report
         report.delimiter = delimiter or detect_delimiter(readable)
-        _check_and_write(db, readable, report, who=who, say=say)
+        _check_and_write(db, readable, report, who=who, say=say, update=update)
     finally:
         if converted is not None:
             converted.unlink(missing_ok=True)
@@ -146,7 +170,9 @@ def import_file(
     return report
 
 
-def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who: str, say: Progress) -> None:
+def _check_and_write(
+    db: Database, readable: Path, report: ImportReport, *, who: str, say: Progress, update: bool
+) -> None:
     kind, label = report.kind, report.file_name
     try:
         with db.transaction() as cur:
@@ -169,6 +195,7 @@ def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who:
                 problems.sort(key=lambda p: (p.line, p.column))
             if problems:
                 raise Rollback(problems)
+            report.changes, report.changes_total = field_changes(cur, kind, typed, STAGE)
             cur.execute(f"DROP TABLE {STAGE}")  # the checked rows are all the write needs: free the memory
             say(0.8, f"Writing {report.rows:,} rows")
             report.change_set = str(uuid.uuid4())
@@ -183,6 +210,9 @@ def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who:
                 progress=lambda text: say(0.85, text),
             )
             report.new, report.updated, report.unchanged = counts.new, counts.updated, counts.unchanged
+            if counts.updated and not (update or report.check_only):
+                report.held_for_confirmation = True
+                raise Rollback([])
             if report.check_only or not (counts.new or counts.updated):
                 raise Rollback([])  # nothing to keep: no commit, the data's change time stays
             say(0.95, "Committing")
@@ -191,6 +221,58 @@ def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who:
         report.change_set = None
         return
     report.written = True
+
+
+# ---------------------------------------------------------------- updates to existing records
+
+CHANGES_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a stored record that a file would change."""
+
+    line: int
+    record_id: str
+    field: str
+    before: str | None
+    after: str | None
+
+
+def field_changes(
+    cur: duckdb.DuckDBPyConnection, kind: str, typed: str, stage: str
+) -> tuple[list[FieldChange], int]:
+    """Each field the checked rows would change in stored records: the first
+    CHANGES_LISTED (by line) and how many in all. After is as the file wrote it."""
+    key = quote(primary_key(cur, kind))
+    compared = [c for c, _ in table_columns(cur, kind) if quote(c) != key]
+    written = {c for c, _ in table_columns(cur, stage)}
+
+    def after(column: str) -> str:
+        return trimmed(f"s.{quote(column)}") if column in written else f"CAST(t.{quote(column)} AS VARCHAR)"
+
+    each = " UNION ALL ".join(
+        f"SELECT t.{LINE} AS line, t.{key} AS record_id, '{c}' AS field, "  # noqa: S608
+        rf"regexp_replace(CAST(stored.{quote(c)} AS VARCHAR), '\.0$', '') AS before, "
+        f"{after(c)} AS after "
+        f"FROM {quote(typed)} t JOIN {quote(kind)} stored ON stored.{key} = t.{key} "
+        f"JOIN {quote(stage)} s ON s.{LINE} = t.{LINE} "
+        f"WHERE t.{quote(c)} IS DISTINCT FROM stored.{quote(c)}"
+        for c in compared
+    )
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE import_changes AS {each}")
+    total = cur.execute("SELECT count(*) FROM import_changes").fetchone()[0]
+    listed = cur.execute(
+        "SELECT * FROM import_changes ORDER BY line, field LIMIT $n", {"n": CHANGES_LISTED}
+    ).fetchall()
+    return [FieldChange(*row) for row in listed], total
+
+
+def changes_frame(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(c.line, c.record_id, c.field, c.before, c.after) for c in report.changes],
+        columns=["line", "record", "field", "before", "after"],
+    )
 
 
 # ---------------------------------------------------------------- the file

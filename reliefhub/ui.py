@@ -32,10 +32,10 @@ PAGE_SIZE = 500
 def escape_markdown(text: str) -> str:
     """Stored or uploaded text, shown as itself where Streamlit reads Markdown.
 
-    Every ASCII punctuation mark Markdown (or Streamlit's :colour[] and $maths$)
-    could read is backslash-escaped: an image in a place name would otherwise
-    make the browser fetch it from outside."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])", r"\\\1", str(text))
+    The marks that open Markdown's links, images, HTML, emphasis, code and
+    headings, and Streamlit's :colour[] and $maths$, are backslash-escaped:
+    an image in a place name would otherwise make the browser fetch it."""
+    return re.sub(r"([\\`*_{}\[\]<>!~|$#])", r"\\\1", str(text))
 
 
 def code_span(text: str) -> str:

@@ -105,7 +105,9 @@ def test_status_changes_through_the_import(
     if operations.current_row(writable_db, table, record_id)["status"] != before:
         set_status(writable_db, table, record_id, before)
     row = operations.current_row(writable_db, table, record_id) | {"status": after} | dates
-    report = imports.import_file(writable_db, write(tmp_path / "status.csv", [row]), table, who=WHO)
+    report = imports.import_file(
+        writable_db, write(tmp_path / "status.csv", [row]), table, who=WHO, update=True
+    )
     if refused:
         assert [(p.line, p.column, p.value, p.problem) for p in report.problems] == [
             (2, "status", after, refused)
@@ -173,7 +175,9 @@ def test_importing_the_same_file_again_changes_nothing_and_counts_what_changed(w
     rows[3]["quantity"] = "1000"
     rows[7]["description"] = "Respirators, second truck"
     rows.append(BASE["shipments"] | {"shipment_id": "bulk-new"})
-    third = imports.import_file(writable_db, write(tmp_path / "again.csv", rows), "shipments", who="Bo")
+    third = imports.import_file(
+        writable_db, write(tmp_path / "again.csv", rows), "shipments", who="Bo", update=True
+    )
     assert (third.new, third.updated, third.unchanged) == (1, 2, 48)
     assert count(writable_db, "shipments") == 8 + 51
     updates = [r for r in audit_rows(writable_db) if r["changed_by"] == "Bo"]
