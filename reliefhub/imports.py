@@ -285,9 +285,9 @@ def _as_utf8(
     if not path.is_file():
         return path, None, [Problem(label, 0, "", None, "file not found")]
     with path.open("rb") as f:
-        head = f.read(4)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        reason = "the file is UTF-16; save it as CSV in UTF-8 or Windows-1252"
+        head = f.read(4096)
+    if wide := wide_encoding(head):
+        reason = f"the file is {wide}; save it as CSV in UTF-8 or Windows-1252"
         return path, None, [Problem(label, 0, "", None, reason)]
     if encoding not in (None, "auto", *ENCODINGS):
         raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
@@ -306,6 +306,31 @@ def _as_utf8(
         reason = "not UTF-8 or Windows-1252 text (a byte Windows-1252 does not define)"
         return path, None, [Problem(label, bad_line, "", None, reason)]
     return converted, "windows-1252", []
+
+
+BYTE_ORDER_MARKS = [  # UTF-32's marks first: UTF-32 LE's begins with UTF-16 LE's
+    (codecs.BOM_UTF32_LE, "UTF-32 (little-endian)"),
+    (codecs.BOM_UTF32_BE, "UTF-32 (big-endian)"),
+    (codecs.BOM_UTF16_LE, "UTF-16 (little-endian)"),
+    (codecs.BOM_UTF16_BE, "UTF-16 (big-endian)"),
+]
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """The name of a UTF-16 or UTF-32 encoding the file's first bytes show, or None.
+
+    Without a byte-order mark, such a file is told by its many zero bytes
+    (UTF-16 text in Latin letters would otherwise pass as UTF-8, every other
+    byte a NUL)."""
+    for mark, name in BYTE_ORDER_MARKS:
+        if head.startswith(mark):
+            return name
+    if head.count(0) < len(head) // 4:  # a stray NUL is a bad value, for the rules to report
+        return None
+    width = 4 if head[1:3] == b"\x00\x00" or head[:3] == b"\x00\x00\x00" else 2
+    first_is_zero = head[0] == 0
+    order = "big-endian" if first_is_zero else "little-endian"
+    return f"UTF-{8 * width} ({order}) without a byte-order mark"
 
 
 def _decode(path: Path, codec: str, say: Progress, out: Path | None = None) -> int | None:
@@ -372,20 +397,33 @@ def malformed_rows(
             "store_rejects = true, rejects_table = 'import_rejects', rejects_scan = 'import_reject_scans')",
             {"path": str(path), "delim": delimiter},
         ).fetchall()  # to the end: the rejects table appears when the read finishes
-        rejected = cur.execute(
-            "SELECT DISTINCT line, error_type, error_message FROM import_rejects ORDER BY line"
-        ).fetchall()
+        rejected = cur.execute("SELECT DISTINCT line, error_type FROM import_rejects ORDER BY ALL").fetchall()
     except duckdb.Error:
         rejected = []
     if header and rejected:
-        return [
-            Problem(label, line, "", None, f"line {CSV_ERRORS.get(kind, 'cannot be read')}: {message}")
-            for line, kind, message in rejected
-        ]
+        return malformed_line_problems(rejected, len(header), label)
     text = str(error)
     line = re.search(r"on Line: (\d+)", text)
     reason = f"not a readable CSV file: {text.splitlines()[0]}"
     return [Problem(label, int(line.group(1)) if line else 0, "", None, reason)]
+
+
+def malformed_line_problems(rejected: list[tuple[int, str]], fields: int, label: str) -> list[Problem]:
+    """One problem per line and cause. DuckDB reports a broken line once per
+    attempt to read it; an unclosed quote is the cause of the field counts
+    that follow from it, so it alone is named."""
+    kinds: dict[int, set[str]] = {}
+    for line, kind in rejected:
+        kinds.setdefault(line, set()).add(kind)
+    problems = []
+    for line, found in kinds.items():
+        causes = {"UNQUOTED VALUE"} if "UNQUOTED VALUE" in found else found
+        for kind in sorted(causes):
+            words = CSV_ERRORS.get(kind, "cannot be read")
+            if kind in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+                words = words.replace("the header", f"the header's {fields}", 1)
+            problems.append(Problem(label, line, "", None, f"line {words}"))
+    return problems
 
 
 def _normalise_header(cur: duckdb.DuckDBPyConnection, stage: str) -> None:

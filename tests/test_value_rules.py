@@ -5,7 +5,7 @@ import codecs
 
 import pytest
 
-from reliefhub import imports, operations
+from reliefhub import DATA_DIR, imports, operations, wall
 from reliefhub.validation import Problem
 from tests.test_imports import shipment_rows, snapshot, write
 from tests.test_operations import BASE, WHO
@@ -89,3 +89,54 @@ def test_a_negative_number_is_echoed_as_written(writable_db, tmp_path):
     path = write(tmp_path / "partner.csv", [BASE["requests"] | {"quantity": "-1"}])
     report = imports.import_file(writable_db, path, "requests", who=WHO)
     assert [(p.column, p.value) for p in report.problems] == [("quantity", "-1")]
+
+
+# ---------------------------------------------------------------- finding 9: clear reports
+
+SHIPMENTS_TEXT = (DATA_DIR / "examples" / "shipments.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (SHIPMENTS_TEXT.encode("utf-16-le"), "UTF-16 (little-endian) without a byte-order mark"),
+        (SHIPMENTS_TEXT.encode("utf-16-be"), "UTF-16 (big-endian) without a byte-order mark"),
+        (codecs.BOM_UTF32_LE + SHIPMENTS_TEXT.encode("utf-32-le"), "UTF-32 (little-endian)"),
+        (codecs.BOM_UTF32_BE + SHIPMENTS_TEXT.encode("utf-32-be"), "UTF-32 (big-endian)"),
+    ],
+)
+def test_a_wide_encoding_is_named_in_one_problem(writable_db, tmp_path, data, named):
+    path = tmp_path / "wide.csv"
+    path.write_bytes(data)
+    report = imports.import_file(writable_db, path, "shipments", who=WHO)
+    assert [p.problem for p in report.problems] == [
+        f"the file is {named}; save it as CSV in UTF-8 or Windows-1252"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        (
+            lambda line: line + ',extra,"unclosed',
+            "line has a quote that is not closed, or text after a closing quote",
+        ),
+        (lambda line: line[:40], "line has fewer fields than the header's 18"),
+        (
+            lambda line: line + ",a,b,c",
+            "line has more fields than the header's 18 (check the separator and the quotes)",
+        ),
+    ],
+)
+def test_one_malformed_line_is_one_problem(writable_db, tmp_path, broken, reason):
+    lines = SHIPMENTS_TEXT.splitlines()
+    lines[1] = broken(lines[1])
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = imports.import_file(writable_db, path, "shipments", who=WHO)
+    assert [(p.line, p.problem) for p in report.problems] == [(2, reason)]
+
+
+def test_a_banner_loses_its_direction_overrides():
+    settings, _ = wall.settings_from({"banner": ["\u202eDESSALCNU OTAN\u202c"]})
+    assert settings.banner == "DESSALCNU OTAN"
