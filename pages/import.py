@@ -4,7 +4,6 @@ The file is checked as a whole by reliefhub.imports (the same rules as the
 forms); a rejected file writes nothing and leaves a report to send back.
 """
 
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -53,9 +52,7 @@ update = st.checkbox(
 
 if st.button("Import", type="primary", disabled=uploaded is None, key="import_go"):
     bar = st.progress(0.0, text="Starting")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "upload.csv"
-        path.write_bytes(uploaded.getvalue())
+    with imports.upload_copy(uploaded.getvalue()) as path:
         outcome = imports.import_file(
             db,
             path,

@@ -46,11 +46,21 @@ def shown(value: str) -> str:
     return short.replace("`", "'")
 
 
+NAMED_IN_A_NOTICE = 5
+
+
 def unknown_values(raw: list[str], known: set[str], what: str) -> list[str]:
-    """Notices for each URL value that is not a known code."""
-    return [
-        f"Ignored {what} `{shown(v)}` from the link: not a {what} in the data." for v in raw if v not in known
-    ]
+    """One notice for the URL values that are not known codes (none when all
+    are): a link with hundreds of them gives one notice, not hundreds."""
+    unknown = list(dict.fromkeys(v for v in raw if v not in known))
+    if len(unknown) == 1:
+        return [f"Ignored {what} `{shown(unknown[0])}` from the link: not a {what} in the data."]
+    if not unknown:
+        return []
+    named = ", ".join(f"`{shown(v)}`" for v in unknown[:NAMED_IN_A_NOTICE])
+    more = f" and {len(unknown) - NAMED_IN_A_NOTICE:,} more" if len(unknown) > NAMED_IN_A_NOTICE else ""
+    plural = what[:-1] + "ies" if what.endswith("y") else what + "s"
+    return [f"Ignored {len(unknown):,} {plural} from the link that are not in the data: {named}{more}."]
 
 
 def check_date_range(raw: list[str]) -> tuple[tuple[date, date] | None, list[str]]:

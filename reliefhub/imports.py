@@ -23,8 +23,8 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,9 +297,7 @@ def _as_utf8(
             return path, "utf-8", []
         if encoding == "utf-8":
             return path, None, [Problem(label, bad_line, "", None, "not valid UTF-8 text")]
-    fd, name = tempfile.mkstemp(prefix="reliefhub-import-", suffix=".csv")
-    os.close(fd)
-    converted = Path(name)
+    converted = new_copy_path()
     bad_line = _decode(path, "windows-1252", say, out=converted)
     if bad_line is not None:
         converted.unlink(missing_ok=True)
@@ -488,6 +486,53 @@ def resolve_places(
             f"WHERE s.{c} = m.value AND len(m.ids) = 1"
         )
     return resolved, ambiguous
+
+
+# ---------------------------------------------------------------- copies of uploads
+
+
+def uploads_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "reliefhub-uploads"
+
+
+def new_copy_path() -> Path:
+    """Where a copy of an upload (or its UTF-8 conversion) goes: named by the
+    process making it, so a copy whose process died can be told apart."""
+    folder = uploads_dir()
+    folder.mkdir(exist_ok=True)
+    return folder / f"{os.getpid()}-{uuid.uuid4().hex}.csv"
+
+
+@contextmanager
+def upload_copy(data: bytes) -> Iterator[Path]:
+    """The uploaded bytes as a file to import, removed however the import ends."""
+    path = new_copy_path()
+    try:
+        path.write_bytes(data)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale_copies() -> list[Path]:
+    """Remove the copies left by processes that no longer run (a crash or a
+    kill mid-import leaves them, at up to the upload's size); returns them."""
+    stale = [p for p in uploads_dir().glob("*") if not _running(p.name.split("-", 1)[0])]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def _running(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True
 
 
 def example_file(kind: str) -> Path:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import backups, exports, faults, figures
+from reliefhub import backups, exports, faults, figures, imports
 from reliefhub.db import Database, database_path, shared_database
 from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
 
@@ -268,6 +268,7 @@ def start_page(title: str | None) -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    remove_stale_upload_copies()
     if database().fault:
         st.error(database().fault, icon="⚠️")
     synthetic_notice()
@@ -304,6 +305,12 @@ def _rerun_when_the_database_answers() -> None:
     except Exception:  # still away: try again at the next tick
         return
     st.rerun(scope="app")
+
+
+@st.cache_resource(show_spinner=False)
+def remove_stale_upload_copies() -> None:
+    """Once per server: copies of uploads left by a server that crashed mid-import."""
+    imports.remove_stale_copies()
 
 
 def synthetic_notice() -> None:

@@ -8,8 +8,7 @@ from reliefhub.filters import Filters, check_date_range, shown, unknown_values
 def test_unknown_codes_are_named_in_a_notice():
     notices = unknown_values(["ITA", "XXX", "' OR 1=1 --"], {"ITA", "ESP"}, "country")
     assert notices == [
-        "Ignored country `XXX` from the link: not a country in the data.",
-        "Ignored country `' OR 1=1 --` from the link: not a country in the data.",
+        "Ignored 2 countries from the link that are not in the data: `XXX`, `' OR 1=1 --`.",
     ]
 
 
