@@ -323,7 +323,7 @@ def wide_encoding(head: bytes) -> str | None:
     for mark, name in BYTE_ORDER_MARKS:
         if head.startswith(mark):
             return name
-    if head.count(0) < len(head) // 4:  # a stray NUL is a bad value, for the rules to report
+    if not head or head.count(0) < len(head) // 4:  # a stray NUL is a bad value, for the rules to report
         return None
     width = 4 if head[1:3] == b"\x00\x00" or head[:3] == b"\x00\x00\x00" else 2
     first_is_zero = head[0] == 0

@@ -143,6 +143,25 @@ def settle(page) -> None:
     page.wait_for_selector("[data-testid='stStatusWidget']", state="hidden", timeout=30_000)
 
 
+def hand_over(page, files):
+    """Give the Import page a file; returns its Import button, enabled.
+
+    A file handed over while a rerun is still in flight can be dropped by
+    the server (seen once in CI: the button stayed disabled), so hand it
+    over again until the page has it."""
+    import_button = page.get_by_role("button", name="Import")
+    for attempt in range(3):
+        page.locator("input[type=file]").set_input_files(files)
+        settle(page)
+        try:
+            playwright.expect(import_button).to_be_enabled(timeout=15_000)
+            return import_button
+        except AssertionError:
+            if attempt == 2:
+                raise
+    return import_button
+
+
 def wait_for_drawn_map(page) -> Image.Image:
     """Wait until deck.gl has drawn the basemap and arcs; return the map's pixels."""
     canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first
@@ -389,20 +408,7 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         settle(staff)
         staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
         settle(staff)
-        import_button = staff.get_by_role("button", name="Import")
-        # A file handed over while a rerun is still in flight can be dropped by
-        # the server (seen once in CI: the button stayed disabled), so hand it
-        # over again until the page has it.
-        for attempt in range(3):
-            staff.locator("input[type=file]").set_input_files(str(upload))
-            settle(staff)
-            try:
-                playwright.expect(import_button).to_be_enabled(timeout=15_000)
-                break
-            except AssertionError:
-                if attempt == 2:
-                    raise
-        import_button.click()
+        hand_over(staff, str(upload)).click()
         new_rows = staff.get_by_test_id("stMetric").filter(has_text="New").get_by_test_id("stMetricValue")
         new_rows.wait_for(timeout=60_000)
         assert new_rows.inner_text() == "1"

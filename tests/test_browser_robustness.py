@@ -18,8 +18,8 @@ from tests.test_browser import (
     Server,
     assert_no_error_on_page,
     browser,  # noqa: F401 - a fixture
+    hand_over,
     open_page,
-    playwright,
     requests_outside,
     settle,
     wait_for_drawn_map,
@@ -130,19 +130,7 @@ def test_an_uploaded_file_name_is_shown_as_text(browser, hostile_server, tmp_pat
     page.get_by_role("textbox", name="Your name").press("Enter")
     settle(page)
     name = f"partner {IMAGE}.csv"
-    import_button = page.get_by_role("button", name="Import")
-    for attempt in range(3):
-        page.locator("input[type=file]").set_input_files(
-            files=[{"name": name, "mimeType": "text/csv", "buffer": b"request_id\nx\n"}]
-        )
-        settle(page)
-        try:
-            playwright.expect(import_button).to_be_enabled(timeout=15_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-    import_button.click()
+    hand_over(page, [{"name": name, "mimeType": "text/csv", "buffer": b"request_id\nx\n"}]).click()
     heading = page.locator("h3", has_text="partner")
     heading.wait_for(timeout=60_000)
     assert heading.inner_text().startswith(f"{name}: requests")

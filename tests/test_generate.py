@@ -84,7 +84,7 @@ def test_the_database_says_it_is_synthetic(synthetic, fixture_db):
             str(SCALE),
         )
         sources = db.connection.execute("SELECT DISTINCT source_urls FROM shipments").fetchall()
-        assert sources == [("synthetic:seed=7",)]
+        assert sources == [("https://synthetic.invalid/seed/7",)]
     finally:
         db.close()
     assert not fixture_db.query("dataset_info").at[0, "synthetic"]
