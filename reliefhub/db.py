@@ -7,7 +7,6 @@ a cache bounded in bytes that is emptied whenever the data changes.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import threading
@@ -275,7 +274,6 @@ def shared_database() -> Database:
 
 # ---------------------------------------------------------------- the dashboard's own backups
 
-log = logging.getLogger("reliefhub")
 _keeper: threading.Thread | None = None
 
 
@@ -312,5 +310,5 @@ def _backup_or_reason(db: Database) -> str:
     try:
         return str(db.backup())
     except Exception as error:
-        log.exception("backup of %s failed", db.path)
+        faults.log.exception("backup of %s failed", db.path)
         return f"backup failed: {faults.plain_message(error) or error}"
