@@ -2,6 +2,7 @@
 file takes a page down; faults read as messages, tracebacks go to the log."""
 
 import csv
+import errno
 import re
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import PACKAGE_DIR, REPO_DIR, loader
+from reliefhub import PACKAGE_DIR, REPO_DIR, faults, loader
 
 EVERY_PAGE = [
     "pages/overview.py",
@@ -163,3 +164,18 @@ def test_the_configuration_hides_error_details_and_skips_the_ip_probe(monkeypatc
         monkeypatch.undo()
         st_config.get_config_options(force_reparse=True)
     assert probed == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        duckdb.IOException('IO Error: Could not write file "x.duckdb.wal": No space left on device'),
+    ],
+)
+def test_a_full_disk_is_named_as_such(error):
+    assert faults.plain_message(error) == faults.disk_full()
+
+
+def test_an_unknown_fault_is_not_guessed_at():
+    assert faults.plain_message(ZeroDivisionError("division by zero")) is None
