@@ -241,6 +241,22 @@ def run_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
+def add_backup_commands(commands, common: argparse.ArgumentParser) -> None:
+    copy = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="write a verified copy of the database to its backup folder, even while the dashboard runs",
+    )
+    copy.add_argument("--wait", type=float, default=60, help="seconds to wait for a running dashboard's copy")
+    copy.set_defaults(run=backup)
+
+    back = commands.add_parser(
+        "restore", parents=[common], help="put a backup in place of the database (stop the dashboard first)"
+    )
+    back.add_argument("backup", help="the backup file, from the backup folder")
+    back.set_defaults(run=restore)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -255,20 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="rebuild even over saved changes (kept in a backup first)"
     )
     build.set_defaults(run=build_db)
-
-    copy = commands.add_parser(
-        "backup",
-        parents=[common],
-        help="write a verified copy of the database to its backup folder, even while the dashboard runs",
-    )
-    copy.add_argument("--wait", type=float, default=60, help="seconds to wait for a running dashboard's copy")
-    copy.set_defaults(run=backup)
-
-    back = commands.add_parser(
-        "restore", parents=[common], help="put a backup in place of the database (stop the dashboard first)"
-    )
-    back.add_argument("backup", help="the backup file, from the backup folder")
-    back.set_defaults(run=restore)
+    add_backup_commands(commands, common)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"
