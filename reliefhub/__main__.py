@@ -61,8 +61,10 @@ def keep_before_rebuild(target: Path, *, force: bool) -> str | None:
             kept = backups.copy_verified(con, target, backups.backup_name(target, "-before-build"))
     except duckdb.Error as error:
         message = faults.plain_message(error) or str(error)
-        if "damaged" not in message or not force:
-            return f"{message} (give --force to set a damaged file aside and rebuild)"
+        if "damaged" not in message:
+            return message
+        if not force:
+            return f"{message} Give --force to set the damaged file aside and rebuild."
         kept = target.with_name(f"{target.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
         target.replace(kept)
     print(f"Kept the database as it was in {kept}")

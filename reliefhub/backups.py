@@ -133,7 +133,7 @@ def restore(backup: Path, target: Path) -> Path | None:
             with duckdb.connect(str(target)) as con:
                 kept = copy_verified(con, target, backup_name(target, "-before-restore"))
         except duckdb.IOException as error:
-            if "lock" in str(error).lower():
+            if "Could not set lock" in str(error):
                 raise
             kept = target.with_name(f"{target.name}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}")
             os.replace(target, kept)

@@ -55,7 +55,7 @@ def plain_message(error: BaseException, latest_backup: str | None = None) -> str
     if isinstance(error, DatabaseFault):
         return str(error)
     text = str(error)
-    if isinstance(error, duckdb.IOException) and ("lock" in text.lower()):
+    if isinstance(error, duckdb.IOException) and "Could not set lock" in text:
         return locked()
     if "No space left on device" in text or getattr(error, "errno", None) == errno.ENOSPC:
         return disk_full()

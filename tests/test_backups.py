@@ -178,3 +178,12 @@ def test_the_dashboard_checks_its_file_on_a_schedule(live, monkeypatch):
     assert "damaged" in db.fault
     monkeypatch.setattr(dbmodule, "_shared", None)
     db.close()
+
+
+def test_build_db_sets_a_damaged_file_aside_only_with_force(live, capsys):
+    damage(live)
+    assert main(["build-db", "--db", str(live)]) == 1
+    assert "Give --force" in capsys.readouterr().err
+    assert main(["build-db", "--db", str(live), "--force"]) == 0
+    assert [p.name for p in live.parent.glob("live.duckdb.damaged-*")]
+    assert "req-staff" not in requests_in(live)
