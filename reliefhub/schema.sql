@@ -30,6 +30,14 @@ CREATE TABLE materials (
     unit          VARCHAR NOT NULL
 );
 
+-- Confidence, on requests, flights and shipments: how far the row goes beyond
+-- its sources. 'stated': every fact is in the cited text; 'derived': a fact
+-- follows from the text by a stated rule (a day counted from "Friday", kg to
+-- tonnes, an airport for a city with one); 'inferred': a judgement the text
+-- does not make (source_note says which). quantity_precision (payload_precision
+-- on flights): how the figure was stated, 'unknown' exactly when it is empty.
+-- NULL in either means not stated (a file or form that did not say), never a
+-- claim of 'stated' or 'exact'.
 CREATE TABLE requests (
     request_id      VARCHAR PRIMARY KEY,
     requester_iso3  VARCHAR NOT NULL REFERENCES countries (iso3),
@@ -40,12 +48,17 @@ CREATE TABLE requests (
     description     VARCHAR NOT NULL,
     requested_on    DATE    NOT NULL,
     date_precision  VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),
-    status          VARCHAR NOT NULL CHECK (status IN ('open', 'partially_fulfilled', 'fulfilled', 'closed', 'cancelled')),
+    -- 'withdrawn': the requester withdrew or closed the request before all of
+    -- it arrived; what did arrive stays counted against it.
+    status          VARCHAR NOT NULL CHECK (status IN ('open', 'partially_fulfilled', 'fulfilled', 'closed', 'withdrawn', 'cancelled')),
     closed_on       DATE,
     source_urls     VARCHAR NOT NULL,
     source_note     VARCHAR NOT NULL,
+    confidence          VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    quantity_precision  VARCHAR CHECK (quantity_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
     CHECK (closed_on IS NULL OR closed_on >= requested_on),
-    CHECK (closed_on IS NULL OR status IN ('fulfilled', 'closed', 'cancelled'))
+    CHECK (closed_on IS NULL OR status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled')),
+    CHECK ((quantity IS NULL) = (quantity_precision = 'unknown'))
 );
 
 CREATE TABLE flights (
@@ -62,7 +75,10 @@ CREATE TABLE flights (
     patients              INTEGER CHECK (patients >= 0),
     description           VARCHAR NOT NULL,
     source_urls           VARCHAR NOT NULL,
-    source_note           VARCHAR NOT NULL
+    source_note           VARCHAR NOT NULL,
+    confidence            VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    payload_precision     VARCHAR CHECK (payload_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
+    CHECK ((payload_tonnes IS NULL) = (payload_precision = 'unknown'))
 );
 
 CREATE TABLE shipments (
@@ -85,9 +101,12 @@ CREATE TABLE shipments (
     flight_id             VARCHAR REFERENCES flights (flight_id),
     source_urls           VARCHAR NOT NULL,
     source_note           VARCHAR NOT NULL,
+    confidence            VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    quantity_precision    VARCHAR CHECK (quantity_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
     CHECK (dispatched_on IS NOT NULL OR delivered_on IS NOT NULL),
     CHECK (delivered_on IS NULL OR dispatched_on IS NULL OR delivered_on >= dispatched_on),
-    CHECK (status <> 'delivered' OR delivered_on IS NOT NULL)
+    CHECK (status <> 'delivered' OR delivered_on IS NOT NULL),
+    CHECK ((quantity IS NULL) = (quantity_precision = 'unknown'))
 );
 
 -- Facts about the database itself: when it was built, from what, and when its
