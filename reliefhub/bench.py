@@ -389,7 +389,7 @@ class PandasWay:
         got = r["delivered_quantity"].fillna(0)
         r["delivered_quantity"] = got
         r["missing_quantity"] = (r["quantity"] - got).clip(lower=0)
-        closed = r["status"].isin(["fulfilled", "closed", "cancelled"]) & (
+        closed = r["status"].isin(["fulfilled", "closed", "withdrawn", "cancelled"]) & (
             r["closed_on"].isna() | (r["closed_on"] <= as_of)
         )
         r["status_as_of"] = np.select(

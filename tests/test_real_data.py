@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from reliefhub import DATA_DIR
+from reliefhub.confidence import closure_summaries
 from reliefhub.db import Database
 from reliefhub.figures import MAP_ARCS
 from reliefhub.loader import build_database
@@ -26,7 +27,7 @@ def test_row_counts(real_db):
         "countries": 237,
         "places": 96,
         "materials": 17,
-        "requests": 26,
+        "requests": 28,
         "flights": 59,
         "shipments": 159,
     }
@@ -106,12 +107,44 @@ def test_corridor_places_have_the_right_coordinates(real_db, place_id, latitude,
     assert found == (pytest.approx(latitude, abs=0.01), pytest.approx(longitude, abs=0.01))
 
 
-def test_spains_eadrcc_request_was_open_on_1_april_and_closed_by_22_april(real_db):
+def test_spains_eadrcc_request_was_open_on_1_april_and_withdrawn_by_22_april(real_db):
     def spanish(as_of):
         rows = real_db.query(
             "open_requests", no_filters(as_of=as_of, countries=["ESP"], limit=None, offset=0)
         )
         return rows[rows.channel == "eadrcc"]
 
-    assert len(spanish(date(2020, 4, 1))) == 9
+    assert len(spanish(date(2020, 4, 1))) == 11
     assert spanish(date(2020, 4, 22)).empty
+
+
+def test_spains_withdrawn_request_shows_how_little_of_it_arrived(real_db):
+    """El País, 26 Apr 2020: Spain withdrew the request 'although it has not
+    received even a tenth' of it. None of its items may read as met."""
+    closed = real_db.query("closed_requests", no_filters(as_of=date(2020, 5, 31), countries=["ESP"]))
+    got = [
+        (r.request_id.removeprefix("req-esp-2020-03-23-"), r.delivered_quantity, r.unstated_deliveries, summary)
+        for r, summary in zip(closed.itertuples(), closure_summaries(closed), strict=True)
+    ]
+    unknown = "withdrawn 22 Apr 2020; how much of {} pieces arrived is not known (1 delivery of unstated quantity)"
+    nothing = "withdrawn 22 Apr 2020 with nothing recorded as delivered (0 of {})"
+    assert got == [
+        ("goggles", 0, 1, unknown.format("10,000")),
+        ("surgical-masks", 0, 1, unknown.format("1,500,000")),
+        ("gloves", 50000, 0, "withdrawn 22 Apr 2020 with 41 % delivered (50,000 of 120,000 pieces)"),
+        (
+            "gowns",
+            10000,
+            1,
+            "withdrawn 22 Apr 2020 with at least 6 % delivered "
+            "(10,000 of 150,000 pieces, plus 1 delivery of unstated quantity)",
+        ),
+        ("respirators-ffp2", 0, 0, nothing.format("300,000 pieces")),
+        ("respirators-ffp3", 0, 0, nothing.format("150,000 pieces")),
+        ("pcr-tests", 0, 0, nothing.format("50,000 tests")),
+        ("rapid-tests", 0, 0, nothing.format("500,000 tests")),
+        ("thermometers", 0, 0, nothing.format("1,000 units")),
+        ("ventilators", 50, 0, "withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)"),
+    ]
+    # The 10,000 Lithuanian face shields (27 Apr) cover the 5,000 asked for.
+    assert "req-esp-2020-03-23-face-shields" not in set(closed.request_id)
