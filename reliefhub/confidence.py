@@ -71,7 +71,8 @@ def closure_summary(
     unstated quantity make the share a lower bound, and say so."""
     when = f"{status} {closed_on.day} {closed_on:%b %Y}"
     unit = SHORT_UNITS.get(unit, unit)
-    deliveries = f"{unstated_deliveries} deliver{'y' if unstated_deliveries == 1 else 'ies'} of unstated quantity"
+    plural = "y" if unstated_deliveries == 1 else "ies"
+    deliveries = f"{unstated_deliveries} deliver{plural} of unstated quantity"
     unstated = f", plus {deliveries}" if unstated_deliveries else ""
     if _missing(requested) or requested == 0:
         got = f"{number(delivered)} {unit} delivered" if delivered else "no stated quantity delivered"

@@ -81,7 +81,8 @@ HELP = {
     "(a day from 'Friday', kg to t); 'inferred': a judgement the source does not make. Empty: not stated.",
     "quantity_precision": "'exact', 'approximate' (about), 'at_least' (more than), "
     "or 'unknown' when the quantity is empty. Empty: not stated.",
-    "payload_precision": "As for a quantity: 'exact', 'approximate', 'at_least', or 'unknown' when the payload is empty.",
+    "payload_precision": "As for a quantity: 'exact', 'approximate', 'at_least', "
+    "or 'unknown' when the payload is empty.",
     "request_id": "The request this shipment answers: same material and country.",
     "flight_id": "The flight that carried it (the shipment's mode is then 'air').",
     "coordinate_source": "Where the coordinates come from: a gazetteer, an airport list, 'approximate: ...'.",

@@ -123,10 +123,12 @@ def test_spains_withdrawn_request_shows_how_little_of_it_arrived(real_db):
     received even a tenth' of it. None of its items may read as met."""
     closed = real_db.query("closed_requests", no_filters(as_of=date(2020, 5, 31), countries=["ESP"]))
     got = [
-        (r.request_id.removeprefix("req-esp-2020-03-23-"), r.delivered_quantity, r.unstated_deliveries, summary)
-        for r, summary in zip(closed.itertuples(), closure_summaries(closed), strict=True)
+        (r.request_id.removeprefix("req-esp-2020-03-23-"), r.delivered_quantity, r.unstated_deliveries, words)
+        for r, words in zip(closed.itertuples(), closure_summaries(closed), strict=True)
     ]
-    unknown = "withdrawn 22 Apr 2020; how much of {} pieces arrived is not known (1 delivery of unstated quantity)"
+    unknown = (
+        "withdrawn 22 Apr 2020; how much of {} pieces arrived is not known (1 delivery of unstated quantity)"
+    )
     nothing = "withdrawn 22 Apr 2020 with nothing recorded as delivered (0 of {})"
     assert got == [
         ("goggles", 0, 1, unknown.format("10,000")),
