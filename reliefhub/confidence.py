@@ -8,6 +8,7 @@ met need.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import replace
 from datetime import date
@@ -41,15 +42,17 @@ def stated_figure(value, precision, unit: str | None) -> str:
 
 
 def with_stated_figures(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows with an `as_stated` column beside their figure, for reading on screen
-    (downloads keep the plain number and its precision code)."""
+    """The rows with an `as_stated` column right after their figure, for reading on
+    screen (downloads keep the plain number and its precision code)."""
     for value, precision, unit in FIGURE_COLUMNS:
         if value in frame.columns and precision in frame.columns:
             units = frame[unit] if unit else pd.Series("tonnes", index=frame.index)
             stated = [
                 stated_figure(v, p, u) for v, p, u in zip(frame[value], frame[precision], units, strict=True)
             ]
-            return frame.assign(as_stated=stated)
+            shown = frame.copy()
+            shown.insert(shown.columns.get_loc(value) + 1, "as_stated", stated)
+            return shown
     return frame
 
 
@@ -99,3 +102,34 @@ def closure_summaries(closed: pd.DataFrame) -> list[str]:
         )
         for r in closed.itertuples()
     ]
+
+
+def closed_table(closed: pd.DataFrame) -> pd.DataFrame:
+    """queries/closed_requests.sql as the Open requests page lists it."""
+    return pd.DataFrame(
+        {
+            "requester_country": closed["requester_country"],
+            "material_name": closed["material_name"],
+            "outcome": closure_summaries(closed),
+            "request_id": closed["request_id"],
+        }
+    )
+
+
+def closures_html(closed: pd.DataFrame | None, limit: int = 3) -> str:
+    """For the wall: who closed requests before all of them arrived, and how many
+    of those had nothing recorded as delivered. Empty when there are none."""
+    if closed is None or closed.empty:
+        return ""
+    rows = []
+    groups = closed.groupby(["requester_country", "status_as_of", "closed_on"], sort=False)
+    for (country, status, closed_on), group in list(groups)[:limit]:
+        nothing = int(((group["delivered_quantity"] == 0) & (group["unstated_deliveries"] == 0)).sum())
+        line = f"{len(group)} {status} {pd.Timestamp(closed_on):%d %b} with needs unmet" + (
+            f", {nothing} with nothing recorded as delivered" if nothing else ""
+        )
+        rows.append(
+            f"<div class='row'><span>{html.escape(country)}<br>"
+            f"<span class='sub'>{html.escape(line)}</span></span></div>"
+        )
+    return "<div class='wall-side'><h3>Closed before all of it arrived</h3>" + "".join(rows) + "</div>"
