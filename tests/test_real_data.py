@@ -13,7 +13,7 @@ import pytest
 from reliefhub import DATA_DIR
 from reliefhub.confidence import closure_summaries
 from reliefhub.db import Database
-from reliefhub.figures import MAP_ARCS
+from reliefhub.figures import MAP_ARCS, flow_tooltip
 from reliefhub.loader import build_database
 from tests.conftest import no_filters
 
@@ -265,3 +265,12 @@ def test_spains_withdrawn_request_shows_how_little_of_it_arrived(real_db):
     ]
     # The 10,000 Lithuanian face shields (27 Apr) cover the 5,000 asked for.
     assert "req-esp-2020-03-23-face-shields" not in set(closed.request_id)
+
+
+def test_a_map_line_resting_on_inferred_facts_says_so(real_db):
+    """The French patients flown to Hamburg on 28 Mar came from 'the north of France':
+    the line from the Grand Est point is an inference, and its tooltip says so."""
+    flows = real_db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="cargo_kind"))
+    tooltips = {(r.origin_name, r.destination_name, r.category): flow_tooltip(r) for r in flows.itertuples()}
+    assert "1 derived or inferred" in tooltips[("Grand Est", "Hamburg Airport", "patients")]
+    assert "derived or inferred" not in tooltips[("Metz", "Essen/Mülheim Airport", "patients")]
