@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from reliefhub import ui
+from reliefhub import confidence, ui
 
 ui.start_page("Data")
 st.caption(
     "Every table follows the filters. Downloads hold every filtered row, with ISO 3166 "
-    "alpha-3 country codes and ISO 8601 dates; column names are listed in the README."
+    "alpha-3 country codes and ISO 8601 dates; column names are listed in the README. "
+    "`confidence` says how far a row goes beyond its sources (stated, derived, inferred); "
+    "`as_stated` shows a figure as the source gave it (about, at least)."
 )
 
 TABLES = ("requests", "shipments", "flights")
@@ -15,4 +17,4 @@ for tab, table in zip(st.tabs([t.capitalize() for t in TABLES]), TABLES, strict=
     with tab:
         page = ui.table_page(f"{table}_table", key=f"{table}_table")
         st.markdown(f"**{page.matching:,} {table}**")
-        ui.show_table_page(page, export=table)
+        ui.show_table_page(confidence.shown_page(page), export=table)

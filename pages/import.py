@@ -119,7 +119,8 @@ if report is not None:
 
 st.subheader("File format")
 st.markdown(
-    "One row per record, with a header row naming every column below, in any order. An empty cell "
+    "One row per record, with a header row naming every column below, in any order; confidence and "
+    "quantity_precision (payload_precision for flights) may be left out, and then say nothing. An empty cell "
     "is empty (unknown). Dates are `YYYY-MM-DD`; numbers use a point for decimals. Places may be given "
     "by place ID, by name or by ICAO/IATA airport code; a name that is not known is reported, not guessed. "
     "Line numbers count the header as line 1, like a spreadsheet's rows."

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from reliefhub import figures, ui
+from reliefhub import confidence, figures, ui
 
 ui.start_page("Movements")
 first, last = ui.data_bounds()
@@ -62,7 +62,7 @@ def map_panel():
     )
     selected = _selected_records(selection, date_to)
     if selected is not None:
-        ui.show_table_page(selected)
+        ui.show_table_page(confidence.shown_page(selected))
 
 
 def _selected_records(selection, date_to):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from reliefhub import figures, ui
+from reliefhub import confidence, figures, ui
 
 ui.start_page("Open requests")
 first, last = ui.data_bounds()
@@ -62,3 +62,14 @@ else:
             "days_waiting",
         ),
     )
+
+closed = ui.query("closed_requests", as_of=as_of)
+if not closed.empty:
+    st.subheader("Closed before all of it arrived")
+    st.caption(
+        "Requests the requester withdrew or closed while part of what was asked for had not arrived "
+        "(or its quantity is not stated): the needs stay here after the file is closed."
+    )
+    # A table, not a grid: a few rows whose outcome is read, not sorted.
+    with st.container(key="closed_requests"):
+        st.table(confidence.closed_table(closed).set_index("requester_country"))

@@ -14,7 +14,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from reliefhub import figures, ui, wall
+from reliefhub import confidence, figures, ui, wall
 
 ui.start_page(None)
 settings, notices = wall.settings_from({key: st.query_params.get_all(key) for key in st.query_params})
@@ -35,6 +35,7 @@ class Picture:
     legend: list[tuple[str, str]]
     arcs_shown: str
     flights: pd.DataFrame | None
+    closed: pd.DataFrame | None
     fetched_at: datetime
     server_ms: float
 
@@ -54,11 +55,13 @@ def fetch(view: str, day: date) -> Picture:
     bounded = {"date_to": min(ui.current_filters().date_to or day, day)}
     headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
     by_country = ui.query("open_requests_by_country", as_of=day)
-    deck, legend, arcs_shown, flights = None, [], "", None
+    deck, legend, arcs_shown, flights, closed = None, [], "", None, None
     if view == "map":
         deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
+    elif view == "requests":
+        closed = ui.query("closed_requests", as_of=day)
     elif view == "flights":
         flights = ui.query("recent_flights", as_of=day, limit=12)
     return Picture(
@@ -76,6 +79,7 @@ def fetch(view: str, day: date) -> Picture:
         legend=legend,
         arcs_shown=arcs_shown,
         flights=flights,
+        closed=closed,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
     )
@@ -97,8 +101,11 @@ def draw(picture: Picture, trouble: str | None) -> None:
             st.html(wall.legend_html(picture.legend, picture.arcs_shown))
         elif picture.view == "requests":
             chart = figures.open_requests_chart(picture.by_country, measure="count")
-            chart.update_layout(font={"size": 22}, height=int(0.6 * 1080), title=None)
+            # A shorter chart leaves room for the requests closed before all of them arrived.
+            share = 0.6 if picture.closed is None or picture.closed.empty else 0.48
+            chart.update_layout(font={"size": 22}, height=int(share * 1080), title=None)
             st.plotly_chart(chart, config={"displayModeBar": False, "staticPlot": True}, key="wall_chart")
+            st.html(confidence.closures_html(picture.closed))
         else:
             st.html(wall.flights_html(picture.flights))
     with side:

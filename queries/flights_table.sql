@@ -35,6 +35,8 @@ SELECT
     f.description,
     f.source_urls,
     f.source_note,
+    f.confidence,
+    f.payload_precision,
     (SELECT count(*) FROM matching) AS matching_rows
 FROM page
 JOIN flights f USING (flight_id)

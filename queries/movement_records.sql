@@ -44,6 +44,8 @@ SELECT
     m.status,
     m.description,
     m.source_urls,
+    m.confidence,
+    m.quantity_precision,
     (SELECT count(*) FROM matching) AS matching_rows
 FROM movements m
 JOIN places o ON o.place_id = m.origin_place_id

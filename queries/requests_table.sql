@@ -41,6 +41,8 @@ SELECT
     r.description,
     r.source_urls,
     r.source_note,
+    r.confidence,
+    r.quantity_precision,
     (SELECT count(*) FROM matching) AS matching_rows
 FROM requests r
 JOIN countries c ON c.iso3 = r.requester_iso3

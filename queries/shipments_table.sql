@@ -46,6 +46,8 @@ SELECT
     s.description,
     s.source_urls,
     s.source_note,
+    s.confidence,
+    s.quantity_precision,
     (SELECT coalesce(sum(shipments), 0)::BIGINT
      FROM filtered_flow_groups($countries, $materials, $modes, $date_from, $date_to)) AS matching_rows
 FROM page

@@ -389,7 +389,7 @@ class PandasWay:
         got = r["delivered_quantity"].fillna(0)
         r["delivered_quantity"] = got
         r["missing_quantity"] = (r["quantity"] - got).clip(lower=0)
-        closed = r["status"].isin(["fulfilled", "closed", "cancelled"]) & (
+        closed = r["status"].isin(["fulfilled", "closed", "withdrawn", "cancelled"]) & (
             r["closed_on"].isna() | (r["closed_on"] <= as_of)
         )
         r["status_as_of"] = np.select(
@@ -404,9 +404,9 @@ class PandasWay:
         r["days_waiting"] = (as_of - r["requested_on"]).dt.days
         return r
 
-    def open_requests_frame(self, q: dict) -> pd.DataFrame:
+    def open_requests_frame(self, q: dict, statuses=("open", "partially_fulfilled")) -> pd.DataFrame:
         r = self.requests_as_of(q["as_of"])
-        mask = r["status_as_of"].isin(["open", "partially_fulfilled"])
+        mask = r["status_as_of"].isin(statuses)
         if q["countries"]:
             mask &= r["requester_iso3"].isin(q["countries"])
         if q["materials"]:
@@ -535,6 +535,24 @@ class PandasWay:
             ascending=[False, False, True],
             na_position="last",
         )
+
+    def closed_requests(self, q):
+        r = self.open_requests_frame(q, statuses=("closed", "withdrawn"))
+        r = r[r["missing_quantity"].ne(0)].copy()  # NaN (quantity not stated) stays, as IS DISTINCT FROM 0
+        s = self.t["shipments"]
+        unstated = (
+            s[
+                s["request_id"].isin(r["request_id"])
+                & (s["status"] == "delivered")
+                & (s["delivered_on"] <= pd.Timestamp(q["as_of"]))
+                & s["quantity"].isna()
+            ]
+            .groupby("request_id")
+            .size()
+        )
+        r["unstated_deliveries"] = r["request_id"].map(unstated).fillna(0)
+        order = ["closed_on", "requester_country", "material_name", "request_id"]
+        return r.sort_values(order, ascending=[False, True, True, True])
 
     def open_requests_by_country(self, q):
         r = self.open_requests_frame(q)

@@ -76,6 +76,9 @@ HXL_TAGS = {
     "description": "#description",
     "source_urls": "#meta+source",
     "source_note": "#meta+source_note",
+    "confidence": "#meta+confidence",
+    "quantity_precision": "#meta+precision+quantity",
+    "payload_precision": "#meta+precision+payload",
 }
 
 

@@ -118,6 +118,10 @@ def flow_tooltip(row) -> str:
         parts.append(_plural(int(row.shipments), "shipment"))
     if row.patients:
         parts.append(_plural(int(row.patients), "patient"))
+    if row.uncertain:
+        # Say when a line rests on derived or inferred facts (a date from "Friday",
+        # an origin region), so the map never reads surer than its sources.
+        parts.append(f"{int(row.uncertain):,} derived or inferred")
     parts.append(date_span(row.first_date, row.last_date, bool(row.has_month_only_dates)))
     if isinstance(row.aircraft, str) and row.aircraft:
         parts.append(row.aircraft)

@@ -75,7 +75,14 @@ HELP = {
     "source_note": "How sure the source is, and anything you inferred.",
     "quantity": "In the material's unit; leave empty when the source gives no figure.",
     "mode": "Leave empty when the source does not say how it travelled.",
-    "closed_on": "Only for a fulfilled, closed or cancelled request.",
+    "closed_on": "Only for a fulfilled, closed, withdrawn or cancelled request.",
+    "status": "A request is 'withdrawn' when the requester withdrew or closed it before all of it arrived.",
+    "confidence": "'stated': every fact is in the source; 'derived': worked out from it by a rule "
+    "(a day from 'Friday', kg to t); 'inferred': a judgement the source does not make. Empty: not stated.",
+    "quantity_precision": "'exact', 'approximate' (about), 'at_least' (more than), "
+    "or 'unknown' when the quantity is empty. Empty: not stated.",
+    "payload_precision": "As for a quantity: 'exact', 'approximate', 'at_least', "
+    "or 'unknown' when the payload is empty.",
     "request_id": "The request this shipment answers: same material and country.",
     "flight_id": "The flight that carried it (the shipment's mode is then 'air').",
     "coordinate_source": "Where the coordinates come from: a gazetteer, an airport list, 'approximate: ...'.",

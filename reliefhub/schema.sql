@@ -42,6 +42,14 @@ CREATE TABLE materials (
     unit          VARCHAR NOT NULL CHECK (NOT regexp_matches(unit, '[\x00-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]'))
 );
 
+-- Confidence, on requests, flights and shipments: how far the row goes beyond
+-- its sources. 'stated': every fact is in the cited text; 'derived': a fact
+-- follows from the text by a stated rule (a day counted from "Friday", kg to
+-- tonnes, an airport for a city with one); 'inferred': a judgement the text
+-- does not make (source_note says which). quantity_precision (payload_precision
+-- on flights): how the figure was stated, 'unknown' exactly when it is empty.
+-- NULL in either means not stated (a file or form that did not say), never a
+-- claim of 'stated' or 'exact'.
 CREATE TABLE requests (
     request_id      VARCHAR PRIMARY KEY CHECK (regexp_full_match(request_id, '[^\p{C}\p{Z}]+')),
     requester_iso3  VARCHAR NOT NULL REFERENCES countries (iso3),
@@ -52,12 +60,17 @@ CREATE TABLE requests (
     description     VARCHAR NOT NULL CHECK (NOT regexp_matches(description, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]')),
     requested_on    DATE    NOT NULL CHECK (requested_on BETWEEN '1990-01-01' AND '2100-12-31'),
     date_precision  VARCHAR NOT NULL CHECK (date_precision IN ('day', 'month')),
-    status          VARCHAR NOT NULL CHECK (status IN ('open', 'partially_fulfilled', 'fulfilled', 'closed', 'cancelled')),
+    -- 'withdrawn': the requester withdrew or closed the request before all of
+    -- it arrived; what did arrive stays counted against it.
+    status          VARCHAR NOT NULL CHECK (status IN ('open', 'partially_fulfilled', 'fulfilled', 'closed', 'withdrawn', 'cancelled')),
     closed_on       DATE CHECK (closed_on BETWEEN '1990-01-01' AND '2100-12-31'),
     source_urls     VARCHAR NOT NULL CHECK (regexp_full_match(source_urls, 'https?://[^\s;]+( ; https?://[^\s;]+)*')),
     source_note     VARCHAR NOT NULL CHECK (NOT regexp_matches(source_note, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]')),
+    confidence          VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    quantity_precision  VARCHAR CHECK (quantity_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
     CHECK (closed_on IS NULL OR closed_on >= requested_on),
-    CHECK (closed_on IS NULL OR status IN ('fulfilled', 'closed', 'cancelled'))
+    CHECK (closed_on IS NULL OR status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled')),
+    CHECK ((quantity IS NULL) = (quantity_precision = 'unknown'))
 );
 
 CREATE TABLE flights (
@@ -74,7 +87,10 @@ CREATE TABLE flights (
     patients              INTEGER CHECK (patients BETWEEN 0 AND 10000),
     description           VARCHAR NOT NULL CHECK (NOT regexp_matches(description, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]')),
     source_urls           VARCHAR NOT NULL CHECK (regexp_full_match(source_urls, 'https?://[^\s;]+( ; https?://[^\s;]+)*')),
-    source_note           VARCHAR NOT NULL CHECK (NOT regexp_matches(source_note, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]'))
+    source_note           VARCHAR NOT NULL CHECK (NOT regexp_matches(source_note, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]')),
+    confidence            VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    payload_precision     VARCHAR CHECK (payload_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
+    CHECK ((payload_tonnes IS NULL) = (payload_precision = 'unknown'))
 );
 
 CREATE TABLE shipments (
@@ -97,9 +113,12 @@ CREATE TABLE shipments (
     flight_id             VARCHAR REFERENCES flights (flight_id),
     source_urls           VARCHAR NOT NULL CHECK (regexp_full_match(source_urls, 'https?://[^\s;]+( ; https?://[^\s;]+)*')),
     source_note           VARCHAR NOT NULL CHECK (NOT regexp_matches(source_note, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]')),
+    confidence            VARCHAR CHECK (confidence IN ('stated', 'derived', 'inferred')),
+    quantity_precision    VARCHAR CHECK (quantity_precision IN ('exact', 'approximate', 'at_least', 'unknown')),
     CHECK (dispatched_on IS NOT NULL OR delivered_on IS NOT NULL),
     CHECK (delivered_on IS NULL OR dispatched_on IS NULL OR delivered_on >= dispatched_on),
-    CHECK (status <> 'delivered' OR delivered_on IS NOT NULL)
+    CHECK (status <> 'delivered' OR delivered_on IS NOT NULL),
+    CHECK ((quantity IS NULL) = (quantity_precision = 'unknown'))
 );
 
 -- Facts about the database itself: when it was built, from what, and when its

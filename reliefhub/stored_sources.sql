@@ -59,7 +59,9 @@ SELECT
     s.mode                                   AS stated_mode,
     s.dispatched_on,
     s.delivered_on,
-    s.source_note
+    s.source_note,
+    s.confidence,
+    s.quantity_precision
 FROM shipments s
 JOIN materials m USING (material_code)
 JOIN places o ON o.place_id = s.origin_place_id
@@ -77,7 +79,7 @@ SELECT
                   WHEN 'airborne' THEN 'in_transit'
                   ELSE f.status END,
     f.flight_id, NULL, f.aircraft_type, f.operator, f.description, f.source_urls,
-    'air', NULL, NULL, f.source_note
+    'air', NULL, NULL, f.source_note, f.confidence, NULL
 FROM flights f
 JOIN places o ON o.place_id = f.origin_place_id
 JOIN places d ON d.place_id = f.destination_place_id
@@ -105,7 +107,7 @@ SELECT
          THEN greatest(r.quantity - coalesce(d.delivered_quantity, 0), 0) END AS missing_quantity,
     d.last_delivered_on,
     CASE
-        WHEN r.status IN ('fulfilled', 'closed', 'cancelled')
+        WHEN r.status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled')
              AND (r.closed_on IS NULL OR r.closed_on <= as_of) THEN r.status
         WHEN r.quantity IS NOT NULL AND coalesce(d.delivered_quantity, 0) >= r.quantity
              AND r.quantity > 0 THEN 'fulfilled'

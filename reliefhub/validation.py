@@ -72,10 +72,11 @@ CROSS_TABLE_RULES = [
 # request cannot become fulfilled, a delivered shipment cannot go back on the road).
 STATUS_CHANGES = {
     "requests": {
-        "open": ("partially_fulfilled", "fulfilled", "closed", "cancelled"),
-        "partially_fulfilled": ("fulfilled", "closed", "cancelled"),
+        "open": ("partially_fulfilled", "fulfilled", "closed", "withdrawn", "cancelled"),
+        "partially_fulfilled": ("fulfilled", "closed", "withdrawn", "cancelled"),
         "fulfilled": (),
         "closed": (),
+        "withdrawn": (),
         "cancelled": (),
     },
     "shipments": {
@@ -181,8 +182,13 @@ def stage_csv(
     return [c for c, _ in table_columns(con, stage) if c != LINE]
 
 
+# Columns a file may leave out; each is then empty, which means "not stated"
+# (a partner's file that says nothing about confidence claims none).
+OPTIONAL_COLUMNS = ("confidence", "quantity_precision", "payload_precision")
+
 # CHECKs over two columns, as DuckDB prints them, and how to say them.
 CHECK_WORDS = [
+    (r"\(\((\w+) IS NULL\) = \((\w+) = '(\w+)'\)\)", "{1} is '{2}' when, and only when, {0} is empty"),
     (r"\(\((\w+) IS NULL\)(?: OR \(\w+ IS NULL\))? OR \(\1 >= (\w+)\)\)", "{0} must not be before {1}"),
     (r"\(\((\w+) IS NOT NULL\) OR \((\w+) IS NOT NULL\)\)", "give {0} or {1} (or both)"),
     (r"\(\((\w+) IS NULL\) OR \((\w+) IN \((.*)\)\)\)", "{0} is only given when {1} is one of: {2}"),
@@ -241,6 +247,16 @@ def _cast(column: str, data_type: str) -> str:
     return f"TRY_CAST({text} AS {data_type}) AS {quote(column)}"
 
 
+def _with_optional_columns(con: duckdb.DuckDBPyConnection, stage: str, expected: list[str]) -> list[str]:
+    """The staged header, after adding the optional columns it lacks as empty text."""
+    header = [c for c, _ in table_columns(con, stage) if c != LINE]
+    for column in expected:
+        if column in OPTIONAL_COLUMNS and column not in header:
+            con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN {quote(column)} VARCHAR")
+            header.append(column)
+    return header
+
+
 def validate_staged(
     con: duckdb.DuckDBPyConnection, table: str, stage: str, file_label: str
 ) -> tuple[str, list[Problem]]:
@@ -251,8 +267,8 @@ def validate_staged(
     safe to insert when the problem list is empty.
     """
     columns = table_columns(con, table)
-    header = [c for c, _ in table_columns(con, stage) if c != LINE]
     expected = [c for c, _ in columns]
+    header = _with_optional_columns(con, stage, expected)
     problems = [
         Problem(file_label, 1, c, None, "required column is missing from the header")
         for c in expected

@@ -42,14 +42,15 @@ WHERE matches_filters(countries, materials, modes,
 -- rule out before running it.
 CREATE OR REPLACE MACRO filtered_movement_groups(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT route, flight_key, aircraft_key, material_key, record_kind, status, mode, material_category, cargo_kind,
-       movements, patients, first_date, last_date, has_month_only_dates
+       movements, uncertain, patients, first_date, last_date, has_month_only_dates
 FROM movement_groups
 WHERE date_from IS NULL AND date_to IS NULL
   AND matches_filters(countries, materials, modes,
                       origin_iso3, destination_iso3, recipient_iso3, provider_iso3, material_key, mode)
 UNION ALL
 SELECT route, flight_key, aircraft_key, material_key, record_kind, status, mode, material_category, cargo_kind,
-       1, patients, event_date, event_date, date_precision = 'month'
+       1, coalesce(confidence IN ('derived', 'inferred'), false)::BIGINT, patients,
+       event_date, event_date, date_precision = 'month'
 FROM filtered_movements(countries, materials, modes, date_from, date_to)
 WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 
@@ -60,14 +61,14 @@ WHERE date_from IS NOT NULL OR date_to IS NOT NULL;
 -- The aircraft travel as bits (key_bit).
 CREATE OR REPLACE MACRO filtered_flow_groups(countries, materials, modes, date_from, date_to) AS TABLE
 SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
-       movements, shipments, patients, first_date, last_date, has_month_only_dates, aircraft_bits
+       movements, shipments, uncertain, patients, first_date, last_date, has_month_only_dates, aircraft_bits
 FROM movement_flow_groups
 WHERE len(materials) = 0 AND date_from IS NULL AND date_to IS NULL
   AND matches_countries_and_modes(countries, modes,
                                   origin_iso3, destination_iso3, recipient_iso3, provider_iso3, mode)
 UNION ALL
 SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
-       movements, CASE WHEN record_kind = 'shipment' THEN movements END, patients,
+       movements, CASE WHEN record_kind = 'shipment' THEN movements END, uncertain, patients,
        first_date, last_date, has_month_only_dates, key_bit(aircraft_key)
 FROM filtered_movement_groups(countries, materials, modes, date_from, date_to)
 WHERE NOT (len(materials) = 0 AND date_from IS NULL AND date_to IS NULL);

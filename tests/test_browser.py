@@ -297,6 +297,33 @@ def test_wall_screen_reads_from_across_the_room(browser, server, width, height):
     page.close()
 
 
+def test_wall_and_requests_page_keep_a_withdrawn_request_in_sight(browser, server):
+    """Spain withdrew its EADRCC request with under a tenth delivered: the wall's
+    requests view and the Open requests page still show what never arrived."""
+    page = open_page(browser, server, "/wall?rotate=requests")
+    page.locator(".wall-side h3", has_text="Closed before all of it arrived").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    save(page, "wall-requests-1920x1080")
+    closures = page.locator(".wall-side", has_text="Closed before all of it arrived").inner_text()
+    assert "Spain" in closures and "withdrawn 22 Apr with needs unmet" in closures
+    assert page.evaluate(NO_SCROLLING) == [True, True, True]
+    block = page.locator(".wall-side", has_text="Closed before all of it arrived")
+    sizes = block.evaluate(
+        "b => [...b.querySelectorAll('*')].map(e => parseFloat(getComputedStyle(e).fontSize))"
+    )
+    assert min(sizes) >= 20
+    page.close()
+
+    page = open_page(browser, server, "/requests?country=ESP")
+    page.get_by_text("Closed before all of it arrived").wait_for(timeout=60_000)
+    settle(page)
+    save(page, "requests-closed-1280")
+    table = page.locator(".st-key-closed_requests")
+    assert "withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)" in table.inner_text()
+    assert_no_error_on_page(page)
+    page.close()
+
+
 def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser, real_db, tmp_path):
     live = tmp_path / "live.duckdb"
     shutil.copy(real_db, live)

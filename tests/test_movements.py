@@ -404,7 +404,7 @@ def test_an_arc_names_every_aircraft_however_many_operators_fly_it(writable_db):
         "INSERT INTO flights "
         "SELECT 'flt-many-' || i, 'pardubice-airport', 'torrejon-air-base', 'C-130 Hercules', "
         "'Air arm ' || lpad(i::VARCHAR, 2, '0'), 'air_force', DATE '2020-03-29', 'day', 'landed', "
-        "NULL, NULL, 'test', 'https://example.org/many', 'test' "
+        "NULL, NULL, 'test', 'https://example.org/many', 'test', NULL, NULL "
         "FROM range(70) t(i)"
     )
     with writable_db.transaction() as cursor:

@@ -147,7 +147,7 @@ RULES = [
         "requests",
         {"closed_on": "2020-04-10"},
         "closed_on, status",
-        "closed_on is only given when status is one of: fulfilled, closed, cancelled",
+        "closed_on is only given when status is one of: fulfilled, closed, withdrawn, cancelled",
     ),
     (
         "requests",
@@ -201,7 +201,7 @@ TRANSITIONS = [
         "partially_fulfilled",
         "open",
         {},
-        "a partially fulfilled request can only become fulfilled or closed or cancelled",
+        "a partially fulfilled request can only become fulfilled or closed or withdrawn or cancelled",
     ),
     (
         "requests",
@@ -501,6 +501,8 @@ def test_audit_records_before_and_after_of_an_add_an_update_and_a_status_change(
         "closed_on": None,
         "source_urls": "https://example.org/req",
         "source_note": "test",
+        "confidence": None,
+        "quantity_precision": None,
     }
     shipment_before = {
         "shipment_id": "shp-vent-esp",
@@ -521,6 +523,8 @@ def test_audit_records_before_and_after_of_an_add_an_update_and_a_status_change(
         "flight_id": None,
         "source_urls": "https://example.org/vent",
         "source_note": "fixture",
+        "confidence": None,
+        "quantity_precision": None,
     }
     assert audit_rows(writable_db) == [
         {"changed_by": "Ana", "via": "form", "source_file": None, "action": "add", "table_name": "requests",

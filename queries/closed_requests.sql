@@ -1,0 +1,44 @@
+-- Requests closed or withdrawn by $as_of before all of them was known to
+-- arrive, with what had been delivered against each by then: unmet needs stay
+-- in sight after the requester closes the file. A request whose quantity is
+-- not stated is listed too, since nobody can say it was met.
+-- unstated_deliveries counts the deliveries whose quantity is not stated, so
+-- that what arrived is never read as less than it may have been.
+WITH closed AS (
+    SELECT request_id, delivered_quantity, missing_quantity, status_as_of
+    FROM requests_as_of($as_of)
+    WHERE status_as_of IN ('closed', 'withdrawn')
+      AND (len($countries) = 0 OR list_contains($countries, requester_iso3))
+      AND (len($materials) = 0 OR list_contains($materials, material_code))
+      AND ($date_to IS NULL OR requested_on <= $date_to)
+      AND ($date_from IS NULL OR requested_until >= $date_from)
+),
+unstated AS (
+    SELECT request_id, count(*) AS unstated_deliveries
+    FROM shipments
+    WHERE request_id IN (SELECT request_id FROM closed)
+      AND status = 'delivered' AND delivered_on <= $as_of AND quantity IS NULL
+    GROUP BY request_id
+)
+SELECT
+    r.request_id,
+    r.requester_iso3,
+    c.name AS requester_country,
+    r.material_code,
+    m.name AS material_name,
+    r.quantity AS requested_quantity,
+    r.quantity_precision,
+    k.delivered_quantity,
+    k.missing_quantity,
+    coalesce(u.unstated_deliveries, 0) AS unstated_deliveries,
+    m.unit,
+    k.status_as_of,
+    r.closed_on,
+    r.source_urls
+FROM closed k
+JOIN requests r USING (request_id)
+JOIN countries c ON c.iso3 = r.requester_iso3
+JOIN materials m ON m.material_code = r.material_code
+LEFT JOIN unstated u USING (request_id)
+WHERE k.missing_quantity IS DISTINCT FROM 0
+ORDER BY r.closed_on DESC, c.name, m.name, r.request_id;
