@@ -149,12 +149,15 @@ def import_file(
     try:
         say(0.0, "Reading the file")
         if partner_files.is_workbook(label):
+            # Cell problems (a formula without a value) are reported with the rows' problems.
             readable, report.problems = _workbook_as_csv(db, path, report, sheet)
+            cannot_read = [p for p in report.problems if p.line == 0]
         else:
-            readable, report.encoding, report.problems = _as_utf8(path, label, encoding, say)
-        if any(p.line == 0 for p in report.problems):  # cell problems come with the rows' problems
-            return report
+            readable, report.encoding, cannot_read = _as_utf8(path, label, encoding, say)
+            report.problems = cannot_read
         converted = readable if readable != path else None
+        if cannot_read:
+            return report
         if not read_header(readable).strip():
             report.problems = [Problem(label, 1, "", None, "the file is empty: line 1 must name the columns")]
             return report
