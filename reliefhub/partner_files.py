@@ -93,7 +93,7 @@ def _names_in_file(cur: duckdb.DuckDBPyConnection, stage: str, expected: list[st
     names = {}
     for column in columns:
         tidy = column.strip().lower().replace(" ", "_")
-        tag = tidy if tidy.startswith("#") else tags[column]
+        tag = column if tidy.startswith("#") else tags[column]
         if tidy not in expected and tag and hxl_key(tag) in HXL_COLUMNS:
             tidy = HXL_COLUMNS[hxl_key(tag)]
         names[column] = tidy

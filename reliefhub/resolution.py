@@ -46,9 +46,9 @@ class Resolution:
         rows = [
             (place_id, c.name, c.kind, c.iso3, c.latitude, c.longitude, c.icao, c.iata, c.coordinate_source,
              "; ".join(f"{column} {value!r} ({n:,} rows)" for column, value, n in self.new_place_uses[place_id]))
-            for place_id, c in self.new_places.items()
+            for place_id, c in sorted(self.new_places.items())
         ]  # fmt: skip
-        return pd.DataFrame(rows, columns=[*NEW_PLACE_COLUMNS, "read from"])
+        return pd.DataFrame(rows, columns=[*NEW_PLACE_COLUMNS, "read from"], dtype=object)
 
 
 def hub_countries(cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, float, float]]:
