@@ -178,7 +178,9 @@ def city_names(iso3: str | None) -> list[str]:
 # ---------------------------------------------------------------- one value
 
 
-def place_candidates(value: str, iso3: str | None, countries: dict[str, tuple[str, float, float]]) -> list[Candidate]:
+def place_candidates(
+    value: str, iso3: str | None, countries: dict[str, tuple[str, float, float]]
+) -> list[Candidate]:
     """Every catalogue place `value` may name, in the row's country `iso3` when known.
 
     `countries` is the hub's countries table (iso3 -> name, latitude, longitude):

@@ -77,7 +77,9 @@ def fit_header(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str
         # A places row may have its coordinates, country and name filled from a catalogue.
         if rule.required and kind != "places":
             header.missing_required.add(rule.name)
-            header.problems.append(Problem(label, 1, rule.name, None, "required column is missing from the header"))
+            header.problems.append(
+                Problem(label, 1, rule.name, None, "required column is missing from the header")
+            )
     return header
 
 
@@ -132,7 +134,9 @@ class Sheet:
     problems: list[Problem] = field(default_factory=list)
 
 
-def workbook_as_csv(path: Path, out: Path, label: str, sheet_name: str | None, date_columns: set[str]) -> Sheet:
+def workbook_as_csv(
+    path: Path, out: Path, label: str, sheet_name: str | None, date_columns: set[str]
+) -> Sheet:
     """Write the sheet's rows to `out` as UTF-8 CSV, each with its spreadsheet row number first.
 
     Dates are written as dates; a formula as the value Excel saved with it
@@ -143,12 +147,14 @@ def workbook_as_csv(path: Path, out: Path, label: str, sheet_name: str | None, d
     try:
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception as error:  # noqa: BLE001 (openpyxl raises zipfile, XML and key errors alike)
+    except Exception as error:
         sheet.problems.append(Problem(label, 0, "", None, f"not a readable .xlsx workbook: {error}"))
         return sheet
     try:
         if sheet_name is not None and sheet_name not in values.sheetnames:
-            reason = f"the workbook has no sheet {sheet_name!r}; its sheets are {', '.join(values.sheetnames)}"
+            reason = (
+                f"the workbook has no sheet {sheet_name!r}; its sheets are {', '.join(values.sheetnames)}"
+            )
             sheet.problems.append(Problem(label, 0, "", None, reason))
             return sheet
         sheet.name = sheet_name or values.sheetnames[0]
@@ -169,7 +175,9 @@ def _write_rows(rows, out: Path, label: str, date_columns: set[str], sheet: Shee
             texts = []
             for i, (cell, formula) in enumerate(zip(cells, formula_cells, strict=False)):
                 column = header[i] if i < len(header) else ""
-                texts.append(_cell_text(cell.value, formula.value, column, number, label, date_columns, sheet, counts))
+                texts.append(
+                    _cell_text(cell.value, formula.value, column, number, label, date_columns, sheet, counts)
+                )
             if number == 1:
                 while texts and not texts[-1].strip():
                     texts.pop()
@@ -183,14 +191,16 @@ def _write_rows(rows, out: Path, label: str, date_columns: set[str], sheet: Shee
             else:
                 writer.writerow([number, *texts, *[""] * (len(header) - len(texts))])
     if counts["formula"]:
-        sheet.notices.append(f"{counts['formula']:,} formula cell(s) read as the values Excel saved with them")
+        sheet.notices.append(
+            f"{counts['formula']:,} formula cell(s) read as the values Excel saved with them"
+        )
     if counts["serial"]:
         sheet.notices.append(f"{counts['serial']:,} number(s) in date columns read as Excel date serials")
     if counts["empty"]:
         sheet.notices.append(f"{counts['empty']:,} empty row(s) skipped")
 
 
-def _cell_text(value, formula, column, number, label, date_columns, sheet, counts) -> str:  # noqa: PLR0913
+def _cell_text(value, formula, column, number, label, date_columns, sheet, counts) -> str:
     if isinstance(formula, str) and formula.startswith("="):
         if value is None:
             reason = "a formula with no saved value: open the file in Excel and save it, or paste values"

@@ -30,7 +30,9 @@ NEW_PLACE_COLUMNS = [
     "place_id", "name", "kind", "iso3", "latitude", "longitude", "icao", "iata", "coordinate_source",
 ]  # fmt: skip
 NAME_KEY = "lower(strip_accents(trim({})))"
-SEVERAL = "matches several places in the catalogues: {}; give the place ID of a known place, or add the place first"
+SEVERAL = (
+    "matches several places in the catalogues: {}; give the place ID of a known place, or add the place first"
+)
 
 
 @dataclass
@@ -45,14 +47,16 @@ class Resolution:
     def new_places_frame(self) -> pd.DataFrame:
         rows = [
             (place_id, c.name, c.kind, c.iso3, c.latitude, c.longitude, c.icao, c.iata, c.coordinate_source,
-             "; ".join(f"{column} {value!r} ({n:,} rows)" for column, value, n in self.new_place_uses[place_id]))
+             "; ".join(f"{col} {value!r} ({n:,} rows)" for col, value, n in self.new_place_uses[place_id]))
             for place_id, c in sorted(self.new_places.items())
         ]  # fmt: skip
         return pd.DataFrame(rows, columns=[*NEW_PLACE_COLUMNS, "read from"], dtype=object)
 
 
 def hub_countries(cur: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, float, float]]:
-    return {r[0]: r[1:] for r in cur.execute("SELECT iso3, name, latitude, longitude FROM countries").fetchall()}
+    return {
+        r[0]: r[1:] for r in cur.execute("SELECT iso3, name, latitude, longitude FROM countries").fetchall()
+    }
 
 
 # ---------------------------------------------------------------- names of known things
@@ -118,7 +122,9 @@ def _columns_referencing(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, 
     return [r.name for r in column_rules(cur, kind) if r.references == table and r.name in header]
 
 
-def resolve_codes(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str, result: Resolution) -> None:
+def resolve_codes(
+    cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str, result: Resolution
+) -> None:
     """Country cells given as ISO alpha-2 codes or English or French names, and
     material cells given by the catalogue's name, any case or accents, become codes."""
     hub = hub_countries(cur)
@@ -128,7 +134,12 @@ def resolve_codes(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: 
                 "SELECT material_code, material_code FROM materials")  # fmt: skip
     for table, names, known, noun in (
         ("countries", "country_names", "SELECT iso3 FROM countries", ("countries", "ISO alpha-3 code")),
-        ("materials", "material_names", "SELECT material_code FROM materials", ("materials", "material code")),
+        (
+            "materials",
+            "material_names",
+            "SELECT material_code FROM materials",
+            ("materials", "material code"),
+        ),
     ):
         for column in _columns_referencing(cur, kind, stage, table):
             matched, problems = _match_column(cur, stage, column, names, known, label, noun)
@@ -139,7 +150,9 @@ def resolve_codes(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: 
 # ---------------------------------------------------------------- places
 
 
-def resolve_places(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str, result: Resolution) -> None:
+def resolve_places(
+    cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str, result: Resolution
+) -> None:
     """Place cells given by name or airport code become place ids; places the
     hub lacks are looked up in the catalogues and planned for creation."""
     columns = _columns_referencing(cur, kind, stage, "places")
@@ -161,7 +174,13 @@ def resolve_places(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label:
 
 
 def _from_catalogues(
-    cur: duckdb.DuckDBPyConnection, kind: str, stage: str, column: str, label: str, result: Resolution, skip: set
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    stage: str,
+    column: str,
+    label: str,
+    result: Resolution,
+    skip: set,
 ) -> None:
     """The column's distinct values no place matches, looked up in the catalogues (within the row's
     country where the file gives one): one candidate is planned as a new place, others are reported."""
@@ -198,11 +217,11 @@ def _row_country(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, column: 
     if country is None or country not in {c for c, _ in table_columns(cur, stage)}:
         return "NULL::VARCHAR"
     q = "{s}" + quote(country)  # {s}: the stage's alias in the query, if any
-    return f"CASE WHEN trim({q}) IN (SELECT iso3 FROM countries) THEN trim({q}) END"
+    return f"CASE WHEN trim({q}) IN (SELECT iso3 FROM countries) THEN trim({q}) END"  # noqa: S608
 
 
 def _plan(cur: duckdb.DuckDBPyConnection, candidate: Candidate, result: Resolution) -> str:
-    """The id of the place `candidate` is: a hub place made from it before, one already planned, or a new one."""
+    """The id of the place `candidate` is: a hub place made from it before, one planned, or a new one."""
     base = candidate.place_id()
     stored = cur.execute("SELECT kind, iso3 FROM places WHERE place_id = $id", {"id": base}).fetchone()
     if stored == (candidate.kind, candidate.iso3):
@@ -230,13 +249,16 @@ def _why_not(
     hub: dict[str, tuple[str, float, float]],
 ) -> str:
     if len(found) == 1:
-        return f"{found[0].described()} is in {found[0].iso3}, a country the hub's countries table does not hold"
+        return (
+            f"{found[0].described()} is in {found[0].iso3}, a country the hub's countries table does not hold"
+        )
     if found:
         return SEVERAL.format(" or ".join(c.described() for c in found))
     inner = catalogues.without_qualifier(value)
     if inner:
         known = cur.execute(
-            f"SELECT ids FROM place_names WHERE name_key = {NAME_KEY.format('$inner')}", {"inner": inner}
+            f"SELECT ids FROM place_names WHERE name_key = {NAME_KEY.format('$inner')}",  # noqa: S608
+            {"inner": inner},
         ).fetchone()
         inside = catalogues.place_candidates(inner, iso3, hub)
         if known or inside:
@@ -246,7 +268,9 @@ def _why_not(
                 else ("a new place: " if len(inside) == 1 else "several places: ")
                 + " or ".join(c.described() for c in inside)
             )
-            return f"holds more than a place: {inner!r} alone would be read as {what}; put only the place here"
+            return (
+                f"holds more than a place: {inner!r} alone would be read as {what}; put only the place here"
+            )
     code = catalogues.looks_like_code(value)
     if code:
         return f"unknown {code} code: neither the hub's places nor the {catalogues.AIRPORTS} catalogue has it"
@@ -293,7 +317,7 @@ def write_new_places(
         return []
     frame = result.new_places_frame()[NEW_PLACE_COLUMNS].astype("string")  # noqa: F841 (read by DuckDB)
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE new_places AS SELECT row_number() OVER () AS {LINE}, * FROM frame"
+        f"CREATE OR REPLACE TEMP TABLE new_places AS SELECT row_number() OVER () AS {LINE}, * FROM frame"  # noqa: S608
     )
     typed, problems = check_staged(cur, "places", "new_places", label)
     if problems:
@@ -313,7 +337,9 @@ def fill_places(cur: duckdb.DuckDBPyConnection, stage: str, label: str) -> list[
         f"SELECT DISTINCT coalesce(nullif(upper(trim(icao)), ''), upper(trim(iata))) FROM {quote(stage)} "  # noqa: S608
         "WHERE nullif(trim(latitude), '') IS NULL AND coalesce(trim(icao), trim(iata), '') <> ''"
     ).fetchall()
-    airports = [(code, catalogues.airport_candidate(code)) for (code,) in codes if catalogues.looks_like_code(code)]
+    airports = [
+        (code, catalogues.airport_candidate(code)) for (code,) in codes if catalogues.looks_like_code(code)
+    ]
     found = [(code, *(getattr(a, f) for f in NEW_PLACE_COLUMNS[1:])) for code, a in airports if a]
     notices = []
     if found:

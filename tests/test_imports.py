@@ -93,7 +93,8 @@ def as_imported(table, changes, column, reason):
 
 
 @pytest.mark.parametrize(
-    ("table", "changes", "column", "reason"), [as_imported(*rule) for rule in RULES if rule[0] in imports.KINDS]
+    ("table", "changes", "column", "reason"),
+    [as_imported(*rule) for rule in RULES if rule[0] in imports.KINDS],
 )
 def test_each_rule_rejects_a_bad_row_by_line_and_writes_nothing(
     writable_db, tmp_path, table, changes, column, reason
@@ -403,7 +404,8 @@ def test_places_by_name_or_airport_code_are_resolved_and_unknown_ones_reported(w
     assert [(p.line, p.column, p.value, p.problem) for p in rejected.problems] == [
         (2, "destination_place_id", "Springfield",
          "matches several places (springfield-fra, springfield-ita); give the place ID"),
-        (3, "destination_place_id", "Bergamoo", "unknown place; the closest known spellings are Bergamo, Brera"),
+        (3, "destination_place_id", "Bergamoo",
+         "unknown place; the closest known spellings are Bergamo, Brera"),
     ]  # fmt: skip
 
 

