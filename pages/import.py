@@ -24,6 +24,7 @@ who = ui.who_field()
 who_slot = st.empty()
 NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments", "places": "Places"}
 REPORT_KEY = "import_report"
+CONFIRM_KEY = "import_confirm_places"
 KNOWN = {
     "places": "a place: its ID, its name, or an ICAO/IATA code; or a country, airport or city "
     "from the offline catalogues (listed to confirm before it is created)",
@@ -80,15 +81,9 @@ def run_import(create_places: bool) -> None:
 
 if st.button("Import", type="primary", disabled=uploaded is None, key="import_go"):
     run_import(create_places=False)
-report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
-awaiting = report is not None and report.ok and not report.places_confirmed and not report.check_only
-if awaiting and st.button(
-    f"Create these {len(report.new_places):,} places and import",
-    disabled=uploaded is None or uploaded.name != report.file_name,
-    key="import_confirm_places",
-):
+elif st.session_state.get(CONFIRM_KEY) and uploaded is not None:  # pressed under the places table
     run_import(create_places=True)
-report = st.session_state.get(REPORT_KEY)
+report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
     st.subheader(f"{report.file_name}: {report.kind}")
     read_as = (
@@ -126,7 +121,13 @@ if report is not None:
     if len(report.new_places):
         done = "Places created" if report.written else "Places to create: check them before confirming"
         st.markdown(f"**{done}** (from the offline catalogues)")
-        st.dataframe(report.new_places, hide_index=True, key="import_new_places")
+        st.dataframe(report.new_places.fillna(""), hide_index=True, key="import_new_places")
+    if report.ok and not report.places_confirmed and not report.check_only:
+        st.button(
+            f"Create these {len(report.new_places):,} places and import",
+            disabled=uploaded is None or uploaded.name != report.file_name,
+            key=CONFIRM_KEY,
+        )
     if report.resolved:
         st.markdown("**Cells read as codes and place IDs**")
         st.dataframe(

@@ -170,7 +170,7 @@ def resolve_places(
         )
         result.read_as += matched
         result.problems += problems
-        _from_catalogues(cur, kind, stage, column, label, result, skip={p.value for p in problems})
+        _from_catalogues(cur, kind, stage, column, label, result, skip={p.value.strip() for p in problems})
 
 
 def _from_catalogues(
