@@ -1,6 +1,7 @@
 """The Import page in headless Chromium: the places a file needs are shown to confirm at 1920x1080."""
 
 import shutil
+from contextlib import contextmanager
 
 from playwright.sync_api import expect
 
@@ -9,7 +10,7 @@ from tests.test_browser import (
     Server,
     assert_no_error_on_page,
     browser,
-    open_page,
+    open_import_page,
     real_db,
     save,
     settle,
@@ -24,22 +25,25 @@ NEEDS_PLACES = NEW_SHIPMENT.replace("pardubice-airport,milan", "LKMT,Piacenza").
 )
 
 
+@contextmanager
+def server_on_a_copy(real_db, tmp_path):
+    """A dashboard of its own on a copy of the built-in data, to write to."""
+    live = tmp_path / "live.duckdb"
+    shutil.copy(real_db, live)
+    server = Server(live)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_the_import_page_shows_the_places_to_create_and_creates_them_when_confirmed(
     browser, real_db, tmp_path
 ):
-    live = tmp_path / "live.duckdb"
-    shutil.copy(real_db, live)
     upload = tmp_path / "needs-places.csv"
     upload.write_text(NEEDS_PLACES)
-    server = Server(live)
-    try:
-        page = open_page(browser, server, "/import", width=1920, height=1080)
-        settle(page)
-        page.get_by_role("textbox", name="Your name").fill("Browser Test")
-        page.get_by_role("textbox", name="Your name").press("Enter")
-        settle(page)
-        page.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
-        settle(page)
+    with server_on_a_copy(real_db, tmp_path) as server:
+        page = open_import_page(browser, server, "Shipments", width=1920, height=1080)
         page.locator("input[type=file]").set_input_files(str(upload))
         settle(page)
         page.get_by_role("button", name="Import", exact=True).click()
@@ -60,5 +64,3 @@ def test_the_import_page_shows_the_places_to_create_and_creates_them_when_confir
         expect(page.get_by_text("Places created")).to_be_visible()
         settle(page)
         save(page, "import-places-created-1920x1080")
-    finally:
-        server.stop()
