@@ -343,3 +343,36 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
         ]
     finally:
         cli_db.close()
+
+
+def test_a_csv_row_starting_with_a_hash_is_a_row_not_a_comment(writable_db, tmp_path):
+    report = imports.import_file(
+        writable_db, write(tmp_path / "hash.csv", [shipment("#7"), shipment("s8")]), "shipments", who=WHO
+    )
+    assert (report.ok, report.rows, report.new) == (True, 2, 2), report.problems
+    assert operations.current_row(writable_db, "shipments", "#7") is not None
+
+
+def test_the_page_imports_a_workbook_and_documents_the_places_format(
+    page_db, tmp_path, buttons_survive_apptest
+):
+    columns = list(SHIPMENT)
+    path = workbook(tmp_path, [columns, [shipment("x1")[c] for c in columns]])
+    app = import_page()
+    app.text_input(key="staff_name_input").input(WHO)
+    app.radio(key="import_kind").set_value("shipments")
+    app.file_uploader(key="import_file").set_value(
+        ("partner.xlsx", path.read_bytes(), "application/octet-stream")
+    )
+    app.run()
+    app.button(key="import_go").click().run()
+    assert not app.exception
+    assert [s.value for s in app.success] == [
+        "Imported partner.xlsx: 1 shipments (1 new, 0 updated, 0 unchanged)."
+    ]
+    assert "Read from sheet 'Shipments'" in [c.value.split(",")[0] for c in app.caption]
+    app.radio(key="import_kind").set_value("places").run()
+    assert not app.exception
+    assert app.dataframe[-1].value["column"].tolist() == [
+        "place_id", "name", "kind", "iso3", "latitude", "longitude", "icao", "iata", "coordinate_source",
+    ]  # fmt: skip
