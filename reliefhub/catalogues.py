@@ -166,13 +166,15 @@ def city_candidates(name: str, iso3: str | None) -> list[Candidate]:
     return []
 
 
-def city_names(iso3: str | None) -> list[str]:
+@cache
+def city_spellings(iso3: str | None) -> dict[str, str]:
+    """The cities' own names (in `iso3` when given), by key: what `closest` picks from."""
     by_name, _ = cities()
-    return [
-        cities_[0]["name"]
-        for cities_ in by_name.values()
-        if iso3 is None or any(alpha2_to_alpha3(c["countrycode"]) == iso3 for c in cities_)
-    ]
+    return {
+        name_key: found[0]["name"]
+        for name_key, found in by_name.items()
+        if iso3 is None or any(alpha2_to_alpha3(c["countrycode"]) == iso3 for c in found)
+    }
 
 
 # ---------------------------------------------------------------- one value
@@ -230,8 +232,10 @@ def looks_like_code(value: str) -> str | None:
     return "ICAO" if ICAO_SHAPE.fullmatch(text) else "IATA" if IATA_SHAPE.fullmatch(text) else None
 
 
-def closest(value: str, names: list[str]) -> list[str]:
-    """The known spellings closest to `value`, best first (among names starting alike, for speed)."""
+def closest(value: str, spellings: dict[str, str]) -> list[str]:
+    """The known spellings (key -> name) closest to `value`, best first, among those starting alike."""
     wanted = key(value)
-    pool = {key(n): n for n in names if key(n)[:1] == wanted[:1]}
-    return [pool[k] for k in difflib.get_close_matches(wanted, list(pool), n=SUGGESTIONS, cutoff=0.6)]
+    starting_alike = [k for k in spellings if k[:1] == wanted[:1]]
+    return [
+        spellings[k] for k in difflib.get_close_matches(wanted, starting_alike, n=SUGGESTIONS, cutoff=0.6)
+    ]

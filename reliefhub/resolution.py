@@ -29,6 +29,7 @@ PLACE_COUNTRY = {("shipments", "destination_place_id"): "recipient_iso3"}
 NEW_PLACE_COLUMNS = [
     "place_id", "name", "kind", "iso3", "latitude", "longitude", "icao", "iata", "coordinate_source",
 ]  # fmt: skip
+SUGGESTED_VALUES = 100
 NAME_KEY = "lower(strip_accents(trim({})))"
 SEVERAL = (
     "matches several places in the catalogues: {}; give the place ID of a known place, or add the place first"
@@ -193,6 +194,7 @@ def _from_catalogues(
     if not unknown:
         return
     hub = hub_countries(cur)
+    known = {catalogues.key(n): n for (n,) in cur.execute("SELECT name FROM places").fetchall()}
     mapping, failures = [], []
     for value, iso3, n in unknown:
         if value in skip:
@@ -205,7 +207,10 @@ def _from_catalogues(
             if place_id in result.new_places:
                 result.new_place_uses[place_id].append((column, value, n))
         else:
-            failures.append((value, iso3, _why_not(cur, value, iso3, found, hub)))
+            # Spellings are searched for the first few values only: a file of thousands of
+            # unknown names gets its report in seconds all the same.
+            spellings = known | catalogues.city_spellings(iso3) if len(failures) < SUGGESTED_VALUES else {}
+            failures.append((value, iso3, _why_not(cur, value, iso3, found, hub, spellings)))
     _rewrite(cur, stage, column, country, mapping)
     result.problems += _failure_lines(cur, stage, column, country, failures, label)
 
@@ -247,7 +252,9 @@ def _why_not(
     iso3: str | None,
     found: list[Candidate],
     hub: dict[str, tuple[str, float, float]],
+    spellings: dict[str, str],
 ) -> str:
+    """Why `value` is not one place the hub may create, and what it could be instead."""
     if len(found) == 1:
         return (
             f"{found[0].described()} is in {found[0].iso3}, a country the hub's countries table does not hold"
@@ -274,8 +281,9 @@ def _why_not(
     code = catalogues.looks_like_code(value)
     if code:
         return f"unknown {code} code: neither the hub's places nor the {catalogues.AIRPORTS} catalogue has it"
-    names = [r[0] for r in cur.execute("SELECT name FROM places").fetchall()] + catalogues.city_names(iso3)
-    near = catalogues.closest(inner or value, names)
+    if not spellings:
+        return "unknown place"
+    near = catalogues.closest(inner or value, spellings)
     if near:
         return "unknown place; the closest known spellings are " + ", ".join(near)
     return f"unknown place: no place in the hub or city in {catalogues.CITIES} is spelled like it"
