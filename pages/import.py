@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import imports, operations, ui
+from reliefhub import exports, imports, operations, ui
 
 ui.start_page("Import")
 st.caption(
@@ -156,10 +156,11 @@ st.dataframe(
                 "required" if f.required else "optional",
                 f.kind.replace("_", " "),
                 ", ".join(f.choices) or KNOWN.get(f.references, ""),
+                exports.HXL_TAGS.get(f.name, ""),
             )
             for f in fields
         ],
-        columns=["column", "", "type", "allowed values"],
+        columns=["column", "", "type", "allowed values", "HXL hashtag"],
     ),
     hide_index=True,
     key="import_format",

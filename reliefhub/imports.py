@@ -226,7 +226,7 @@ def _resolve(cur: duckdb.DuckDBPyConnection, report: ImportReport, *, who: str) 
     planned from the catalogues and written (with their audit) in this transaction."""
     read = resolution.Resolution()
     if report.kind == "places":
-        report.notices += resolution.fill_places(cur, STAGE, report.file_name)
+        report.notices += resolution.fill_places(cur, STAGE, report.file_name, read)
     resolution.resolve_codes(cur, report.kind, STAGE, report.file_name, read)
     resolution.resolve_places(cur, report.kind, STAGE, report.file_name, read)
     report.resolved, report.new_places = read.read_as, read.new_places_frame()

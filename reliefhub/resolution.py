@@ -337,28 +337,11 @@ def write_new_places(
 # ---------------------------------------------------------------- a places file
 
 
-def fill_places(cur: duckdb.DuckDBPyConnection, stage: str, label: str) -> list[str]:
+def fill_places(cur: duckdb.DuckDBPyConnection, stage: str, label: str, result: Resolution) -> list[str]:
     """A places row may give an ICAO or IATA code instead of coordinates: name, kind, country and
     coordinates come from the airport catalogue where the row leaves them empty. A row's own
     coordinates are sourced to the file; a row without an ID gets one made from its name."""
-    codes = cur.execute(
-        f"SELECT DISTINCT coalesce(nullif(upper(trim(icao)), ''), upper(trim(iata))) FROM {quote(stage)} "  # noqa: S608
-        "WHERE nullif(trim(latitude), '') IS NULL AND coalesce(trim(icao), trim(iata), '') <> ''"
-    ).fetchall()
-    airports = [
-        (code, catalogues.airport_candidate(code)) for (code,) in codes if catalogues.looks_like_code(code)
-    ]
-    found = [(code, *(getattr(a, f) for f in NEW_PLACE_COLUMNS[1:])) for code, a in airports if a]
-    notices = []
-    if found:
-        frame = pd.DataFrame(found, columns=["code", *NEW_PLACE_COLUMNS[1:]]).astype("string")  # noqa: F841
-        keep = ", ".join(f"{c} = coalesce(nullif(trim(s.{c}), ''), f.{c})" for c in NEW_PLACE_COLUMNS[1:])
-        cur.execute(
-            f"UPDATE {quote(stage)} AS s SET {keep} FROM frame f "  # noqa: S608
-            "WHERE f.code = coalesce(nullif(upper(trim(s.icao)), ''), upper(trim(s.iata))) "
-            "AND nullif(trim(s.latitude), '') IS NULL"
-        )
-        notices.append(f"{len(found):,} airport code(s) completed from the {catalogues.AIRPORTS} catalogue")
+    notices = _fill_from_airports(cur, stage, label, result)
     cur.execute(
         f"UPDATE {quote(stage)} SET coordinate_source = $given "  # noqa: S608
         "WHERE nullif(trim(coordinate_source), '') IS NULL AND nullif(trim(latitude), '') IS NOT NULL",
@@ -370,3 +353,40 @@ def fill_places(cur: duckdb.DuckDBPyConnection, stage: str, label: str) -> list[
         "WHERE nullif(trim(place_id), '') IS NULL AND nullif(trim(name), '') IS NOT NULL"
     )
     return notices
+
+
+# The airport code of a places row without coordinates: its ICAO code, else its IATA code.
+ROW_CODE = "coalesce(nullif(upper(trim({s}icao)), ''), upper(trim({s}iata)))"
+WITHOUT_COORDINATES = "nullif(trim({s}latitude), '') IS NULL"
+
+
+def _fill_from_airports(
+    cur: duckdb.DuckDBPyConnection, stage: str, label: str, result: Resolution
+) -> list[str]:
+    codes = cur.execute(
+        f"SELECT DISTINCT {ROW_CODE.format(s='')} FROM {quote(stage)} "  # noqa: S608
+        f"WHERE {WITHOUT_COORDINATES.format(s='')} AND {ROW_CODE.format(s='')} <> ''"
+    ).fetchall()
+    airports = {code: catalogues.airport_candidate(code) for (code,) in codes}
+    found = [(code, *(getattr(a, f) for f in NEW_PLACE_COLUMNS[1:])) for code, a in airports.items() if a]
+    missing = [code for code, airport in airports.items() if airport is None]
+    if missing:
+        for line, value in cur.execute(
+            f"SELECT {LINE}, {ROW_CODE.format(s='')} FROM {quote(stage)} "  # noqa: S608
+            f"WHERE {WITHOUT_COORDINATES.format(s='')} AND list_contains($missing, {ROW_CODE.format(s='')})",
+            {"missing": missing},
+        ).fetchall():
+            reason = f"not in the {catalogues.AIRPORTS} catalogue: give the place's latitude and longitude"
+            result.problems.append(Problem(label, line, "icao" if len(value) == 4 else "iata", value, reason))
+    if not found:
+        return []
+    frame = pd.DataFrame(found, columns=["code", *NEW_PLACE_COLUMNS[1:]]).astype("string")  # noqa: F841
+    # The row's own values stay; its codes are written as the catalogue spells them.
+    keep = [f"{c} = coalesce(nullif(trim(s.{c}), ''), f.{c})" for c in NEW_PLACE_COLUMNS[1:6]]
+    keep += [f"{c} = coalesce(f.{c}, s.{c})" for c in ("icao", "iata")]
+    keep += ["coordinate_source = coalesce(nullif(trim(s.coordinate_source), ''), f.coordinate_source)"]
+    cur.execute(
+        f"UPDATE {quote(stage)} AS s SET {', '.join(keep)} FROM frame f "  # noqa: S608
+        f"WHERE f.code = {ROW_CODE.format(s='s.')} AND {WITHOUT_COORDINATES.format(s='s.')}"
+    )
+    return [f"{len(found):,} airport code(s) completed from the {catalogues.AIRPORTS} catalogue"]

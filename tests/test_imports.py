@@ -570,11 +570,13 @@ def test_import_page_documents_the_format_from_the_schema(page_db):
         "reference",
         "a place: its ID, its name, or an ICAO/IATA code; or a country, airport or city "
         "from the offline catalogues (listed to confirm before it is created)",
+        "#loc+code+origin",
     ]
     assert table.values.tolist()[8] == [
         "status",
         "required",
         "choice",
         "planned, airborne, landed, cancelled",
+        "#status",
     ]
     assert table["column"].tolist() == list(BASE["flights"])

@@ -5,9 +5,11 @@ import zipfile
 from datetime import datetime
 
 import openpyxl
+import pytest
 
 from reliefhub import exports, imports, operations
 from tests import test_imports
+from tests.conftest import no_filters
 from tests.test_imports import csv_bytes, import_page, run_cli, snapshot, write
 from tests.test_operations import BASE, WHO, count
 
@@ -198,18 +200,16 @@ def test_hxl_hashtags_in_the_header_or_the_row_below(writable_db, tmp_path):
     report = imports.import_file(writable_db, as_header, "shipments", who=WHO, check_only=True)
     assert (report.ok, report.new) == (True, 1), report.problems
 
-    exported = exports.to_csv_bytes(
-        exports.export_rows(writable_db, "shipments", no_filter_params()), hxl=True
-    )
+
+@pytest.mark.parametrize("kind", ["requests", "flights", "shipments"])
+def test_a_file_exported_with_hxl_imports_back_unchanged(writable_db, tmp_path, kind):
     path = tmp_path / "export.csv"
-    path.write_bytes(exported)
-    again = imports.import_file(writable_db, path, "shipments", who=WHO)
-    assert (again.ok, again.unchanged, again.new, again.updated) == (True, 8, 0, 0), again.problems
+    path.write_bytes(exports.to_csv_bytes(exports.export_rows(writable_db, kind, no_filters()), hxl=True))
+    again = imports.import_file(writable_db, path, kind, who=WHO)
+    assert (again.ok, again.unchanged, again.new, again.updated) == (True, count(writable_db, kind), 0, 0), (
+        again.problems
+    )
     assert "Line 2 read as HXL hashtags, not as a row" in again.notices
-
-
-def no_filter_params() -> dict:
-    return {"countries": [], "materials": [], "modes": [], "date_from": None, "date_to": None}
 
 
 # ---------------------------------------------------------------- Excel
@@ -376,3 +376,12 @@ def test_the_page_imports_a_workbook_and_documents_the_places_format(
     assert app.dataframe[-1].value["column"].tolist() == [
         "place_id", "name", "kind", "iso3", "latitude", "longitude", "icao", "iata", "coordinate_source",
     ]  # fmt: skip
+
+
+def test_a_places_row_with_a_code_the_catalogue_lacks_asks_for_coordinates(writable_db, tmp_path):
+    path = tmp_path / "places.csv"
+    path.write_text("name,kind,country,icao\r\nSomewhere,airport,CZE,ZZZZ\r\n,,,lkmt\r\n")
+    report = imports.import_file(writable_db, path, "places", who=WHO, check_only=True)
+    reason = "not in the airportsdata catalogue: give the place's latitude and longitude"
+    assert (2, "icao", "ZZZZ", reason) in problems(report)
+    assert {p.line for p in report.problems} == {2}  # the lower-case code is the catalogue's LKMT
