@@ -11,6 +11,7 @@ missing optional columns added empty, unknown ones dropped with a notice.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -159,66 +160,71 @@ def workbook_as_csv(
             return sheet
         sheet.name = sheet_name or values.sheetnames[0]
         rows = zip(values[sheet.name].iter_rows(), formulas[sheet.name].iter_rows(), strict=False)
-        _write_rows(rows, out, label, date_columns, sheet)
+        _SheetText(label, date_columns, sheet).write(rows, out)
     finally:
         values.close()
         formulas.close()
     return sheet
 
 
-def _write_rows(rows, out: Path, label: str, date_columns: set[str], sheet: Sheet) -> None:
-    counts = {"empty": 0, "formula": 0, "serial": 0}
-    with out.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        header: list[str] = []
-        for number, (cells, formula_cells) in enumerate(rows, start=1):
-            texts = []
-            for i, (cell, formula) in enumerate(zip(cells, formula_cells, strict=False)):
-                column = header[i] if i < len(header) else ""
-                texts.append(
-                    _cell_text(cell.value, formula.value, column, number, label, date_columns, sheet, counts)
-                )
-            if number == 1:
-                while texts and not texts[-1].strip():
-                    texts.pop()
-                header = [t.strip().lower() for t in texts]
-                writer.writerow([SHEET_ROW, *texts])
-            elif not any(t.strip() for t in texts):
-                counts["empty"] += 1
-            elif any(t.strip() for t in texts[len(header) :]):
-                reason = "has values right of the header's last column"
-                sheet.problems.append(Problem(label, number, "", None, reason))
-            else:
-                writer.writerow([number, *texts, *[""] * (len(header) - len(texts))])
-    if counts["formula"]:
-        sheet.notices.append(
-            f"{counts['formula']:,} formula cell(s) read as the values Excel saved with them"
-        )
-    if counts["serial"]:
-        sheet.notices.append(f"{counts['serial']:,} number(s) in date columns read as Excel date serials")
-    if counts["empty"]:
-        sheet.notices.append(f"{counts['empty']:,} empty row(s) skipped")
+@dataclass
+class _SheetText:
+    """The sheet's cells as CSV text, with what was read how counted and what cannot be read reported."""
 
+    label: str
+    date_columns: set[str]
+    sheet: Sheet
+    counts: Counter = field(default_factory=Counter)
 
-def _cell_text(value, formula, column, number, label, date_columns, sheet, counts) -> str:
-    if isinstance(formula, str) and formula.startswith("="):
-        if value is None:
-            reason = "a formula with no saved value: open the file in Excel and save it, or paste values"
-            sheet.problems.append(Problem(label, number, column, formula, reason))
-            return ""
-        counts["formula"] += 1
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float) and column in date_columns:
-        counts["serial"] += 1
-        value = from_excel(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+    def write(self, rows, out: Path) -> None:
+        with out.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            header: list[str] = []
+            for number, (cells, formula_cells) in enumerate(rows, start=1):
+                columns = [*header, *[""] * len(cells)]
+                texts = [
+                    self.cell(cell.value, formula.value, column, number)
+                    for cell, formula, column in zip(cells, formula_cells, columns, strict=False)
+                ]
+                if number == 1:
+                    while texts and not texts[-1].strip():
+                        texts.pop()
+                    header = [t.strip().lower() for t in texts]
+                    writer.writerow([SHEET_ROW, *texts])
+                elif not any(t.strip() for t in texts):
+                    self.counts["empty"] += 1
+                elif any(t.strip() for t in texts[len(header) :]):
+                    reason = "has values right of the header's last column"
+                    self.sheet.problems.append(Problem(self.label, number, "", None, reason))
+                else:
+                    writer.writerow([number, *texts, *[""] * (len(header) - len(texts))])
+        for what, words in (
+            ("formula", "formula cell(s) read as the values Excel saved with them"),
+            ("serial", "number(s) in date columns read as Excel date serials"),
+            ("empty", "empty row(s) skipped"),
+        ):
+            if self.counts[what]:
+                self.sheet.notices.append(f"{self.counts[what]:,} {words}")
+
+    def cell(self, value, formula, column: str, number: int) -> str:
+        if isinstance(formula, str) and formula.startswith("="):
+            if value is None:
+                reason = "a formula with no saved value: open the file in Excel and save it, or paste values"
+                self.sheet.problems.append(Problem(self.label, number, column, formula, reason))
+                return ""
+            self.counts["formula"] += 1
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float) and column in self.date_columns:
+            self.counts["serial"] += 1
+            value = from_excel(value)
+        if isinstance(value, datetime):
+            return value.date().isoformat() if value.time() == time() else value.isoformat()
+        if isinstance(value, date | time):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return "" if value is None else str(value)
 
 
 def number_by_sheet_rows(cur: duckdb.DuckDBPyConnection, stage: str) -> None:
