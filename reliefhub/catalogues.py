@@ -61,11 +61,10 @@ class Candidate:
     coordinate_source: str
     icao: str | None = None
     iata: str | None = None
-    country_place: bool = False
 
     def described(self) -> str:
         """'Frankfurt (Oder) (DEU)', 'Torrejon Airport (airport LETO/TOJ, ESP)', 'Italy (country)'."""
-        if self.country_place:
+        if self.kind == "country":
             return f"{self.name} (country)"
         if self.icao or self.iata:
             codes = "/".join(c for c in (self.icao, self.iata) if c)
@@ -74,7 +73,7 @@ class Candidate:
 
     def place_id(self) -> str:
         """The id it would get, before making it unique."""
-        return f"country-{self.iso3.lower()}" if self.country_place else slug(self.name)
+        return f"country-{self.iso3.lower()}" if self.kind == "country" else slug(self.name)
 
 
 # ---------------------------------------------------------------- countries
@@ -214,7 +213,6 @@ def country_candidate(iso3: str, countries: dict[str, tuple[str, float, float]])
         latitude=latitude,
         longitude=longitude,
         coordinate_source=f"approximate: centroid of {name} in the hub's countries table",
-        country_place=True,
     )
 
 
