@@ -345,14 +345,6 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
         cli_db.close()
 
 
-def test_a_csv_row_starting_with_a_hash_is_a_row_not_a_comment(writable_db, tmp_path):
-    report = imports.import_file(
-        writable_db, write(tmp_path / "hash.csv", [shipment("#7"), shipment("s8")]), "shipments", who=WHO
-    )
-    assert (report.ok, report.rows, report.new) == (True, 2, 2), report.problems
-    assert operations.current_row(writable_db, "shipments", "#7") is not None
-
-
 def test_the_page_imports_a_workbook_and_documents_the_places_format(
     page_db, tmp_path, buttons_survive_apptest
 ):
@@ -385,3 +377,24 @@ def test_a_places_row_with_a_code_the_catalogue_lacks_asks_for_coordinates(writa
     reason = "not in the airportsdata catalogue: give the place's latitude and longitude"
     assert (2, "icao", "ZZZZ", reason) in problems(report)
     assert {p.line for p in report.problems} == {2}  # the lower-case code is the catalogue's LKMT
+
+
+def test_the_command_line_reads_a_named_sheet_and_says_what_it_read(fixture_db_path, tmp_path):
+    db_path = tmp_path / "cli.duckdb"
+    db_path.write_bytes(fixture_db_path.read_bytes())
+    columns = [c for c in SHIPMENT if c != "mode"] + ["Remarks"]
+    row = [shipment("x1", recipient_iso3="Italy")[c] for c in columns[:-1]] + ["by truck"]
+    path = workbook(tmp_path, [columns, [], row], first="Notes")
+    options = ["--kind", "shipments", "--sheet", "Shipments", "--who", WHO, "--db", str(db_path)]
+    checked = run_cli("import", str(path), *options, "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines() == [
+        "  1 empty row(s) skipped",
+        "  Ignored column(s) the shipments format does not have: remarks",
+        "  recipient_iso3: 'Italy' read as ITA (1 rows)",
+        checked.stdout.splitlines()[-1],
+    ]
+    assert checked.stdout.splitlines()[-1].startswith(
+        "Checked partner.xlsx: 1 shipments pass every rule (1 new, 0 updated, 0 unchanged); "
+        "nothing was written."
+    )
