@@ -100,15 +100,11 @@ class ImportReport:
         counts = f"{self.new:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
         if len(self.new_places):
             counts += f"; {len(self.new_places):,} new place(s)"
-        if not self.places_confirmed:
+        if self.check_only or not self.places_confirmed:
+            confirm = "" if self.check_only else " Confirm the places to create to import it."
             return (
                 f"Checked {self.file_name}: {self.rows:,} {self.kind} pass every rule ({counts}); "
-                "nothing was written. Confirm the places to create to import it."
-            )
-        if self.check_only:
-            return (
-                f"Checked {self.file_name}: {self.rows:,} {self.kind} pass every rule ({counts}); "
-                "nothing was written."
+                f"nothing was written.{confirm}"
             )
         return f"Imported {self.file_name}: {self.rows:,} {self.kind} ({counts})."
 
