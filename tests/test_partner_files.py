@@ -38,6 +38,7 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
         shipment("s4", origin_place_id="FR"),  # a country by alpha-2 code
         shipment("s5", destination_place_id="Bergamo"),  # a city within the recipient's country
         shipment("s6", origin_place_id="Tchéquie"),  # a country by its French name
+        shipment("s7", origin_place_id="ITA"),  # alpha-3: the country, not Itacoatiara Airport's IATA code
     ]
     report = imports.import_file(writable_db, write(tmp_path / "p.csv", rows), "shipments", who=WHO)
     assert report.ok and report.written, report.problems
@@ -48,6 +49,8 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
          "approximate: centroid of Czechia in the hub's countries table"],
         ["country-fra", "France", "country", "FRA", None, None,
          "approximate: centroid of France in the hub's countries table"],
+        ["country-ita", "Italy", "country", "ITA", None, None,
+         "approximate: centroid of Italy in the hub's countries table"],
         ["madrid-barajas-international-airport", "Madrid Barajas International Airport", "airport", "ESP",
          "LEMD", "MAD", "airportsdata IATA MAD"],
         ["ostrava-leos-janacek-airport", "Ostrava Leos Janacek Airport", "airport", "CZE", "LKMT", "OSR",
@@ -72,7 +75,7 @@ def test_each_catalogue_path_creates_its_place_in_the_same_transaction(writable_
     assert len({r["change_set"] for r in audit_change_sets(writable_db)}) == 1
 
     again = imports.import_file(writable_db, write(tmp_path / "p.csv", rows), "shipments", who=WHO)
-    assert (again.ok, again.unchanged, len(again.new_places), again.written) == (True, 6, 0, False)
+    assert (again.ok, again.unchanged, len(again.new_places), again.written) == (True, 7, 0, False)
 
 
 def audit_change_sets(db) -> list[dict]:
