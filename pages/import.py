@@ -1,7 +1,9 @@
-"""Import: load a partner's CSV of requests, flights or shipments, all of it or none of it.
+"""Import: load a partner's CSV or .xlsx of requests, flights, shipments or places, all of it or none of it.
 
 The file is checked as a whole by reliefhub.imports (the same rules as the
-forms); a rejected file writes nothing and leaves a report to send back.
+forms); a rejected file writes nothing and leaves a report to send back. A
+file that needs places the hub lacks is checked first, and written only once
+the table of places to create is confirmed.
 """
 
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import imports, operations, ui
+from reliefhub import exports, imports, operations, ui
 
 ui.start_page("Import")
 st.caption(
@@ -19,19 +21,24 @@ st.caption(
 db = ui.database()
 who = ui.who_field()
 who_slot = st.empty()
-NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments"}
+NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments", "places": "Places"}
 REPORT_KEY = "import_report"
+CONFIRM_KEY = "import_confirm_places"
 KNOWN = {
-    "places": "a known place: its ID, its name, or an ICAO/IATA code",
-    "countries": "a known ISO 3166 alpha-3 code",
-    "materials": "a known material code",
+    "places": "a place: its ID, its name, or an ICAO/IATA code; or a country, airport or city "
+    "from the offline catalogues (listed to confirm before it is created)",
+    "countries": "a country: ISO 3166 alpha-3 or alpha-2 code, or its English or French name",
+    "materials": "a material: its code or its name",
     "requests": "the ID of a known request",
     "flights": "the ID of a known flight",
 }
 
 kind = st.radio("The file holds", list(NOUNS), format_func=NOUNS.get, horizontal=True, key="import_kind")
 uploaded = st.file_uploader(
-    "CSV file", type=["csv", "txt"], key="import_file", help="UTF-8 (with or without BOM) or Windows-1252."
+    "CSV or Excel file",
+    type=["csv", "txt", "xlsx"],
+    key="import_file",
+    help="CSV in UTF-8 (with or without BOM) or Windows-1252, or an .xlsx workbook.",
 )
 with st.expander("Options"):
     encoding = st.radio("Encoding", ["auto", "utf-8", "windows-1252"], horizontal=True, key="import_encoding")
@@ -42,6 +49,7 @@ with st.expander("Options"):
         horizontal=True,
         key="import_delimiter",
     )
+    sheet = st.text_input("Excel sheet (default: the first)", key="import_sheet").strip()
     check_only = st.checkbox("Check only: count what would change, write nothing", key="import_check")
 update = st.checkbox(
     "Update existing records",
@@ -50,9 +58,10 @@ update = st.checkbox(
     "and each change is listed (field: before → after), so you can check it first.",
 )
 
-if st.button("Import", type="primary", disabled=uploaded is None, key="import_go"):
+
+def run_import(create_places: bool) -> None:
     bar = st.progress(0.0, text="Starting")
-    with imports.upload_copy(uploaded.getvalue()) as path:
+    with imports.upload_copy(uploaded.getvalue(), suffix=Path(uploaded.name).suffix.lower()) as path:
         outcome = imports.import_file(
             db,
             path,
@@ -61,8 +70,10 @@ if st.button("Import", type="primary", disabled=uploaded is None, key="import_go
             file_name=uploaded.name,
             encoding=None if encoding == "auto" else encoding,
             delimiter=None if delimiter == "auto" else delimiter,
+            sheet=sheet or None,
             check_only=check_only,
             update=update,
+            create_places=create_places,
             progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
         )
     bar.empty()
@@ -71,10 +82,19 @@ if st.button("Import", type="primary", disabled=uploaded is None, key="import_go
     else:
         st.session_state[REPORT_KEY] = outcome
 
+
+if st.button("Import", type="primary", disabled=uploaded is None, key="import_go"):
+    run_import(create_places=False)
+elif st.session_state.get(CONFIRM_KEY) and uploaded is not None:  # pressed under the places table
+    run_import(create_places=True)
 report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
     st.subheader(f"{ui.escape_markdown(report.file_name)}: {report.kind}")
-    read_as = f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
+    read_as = (
+        f"Read from sheet '{report.sheet}'"
+        if report.sheet
+        else f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
+    )
     if report.held_for_confirmation:
         st.warning(
             ui.escape_markdown(report.summary()) + " Tick **Update existing records** and import again."
@@ -109,20 +129,36 @@ if report is not None:
     if report.changes:
         st.markdown(f"**Changes to existing records** ({report.changes_total:,} fields)")
         st.dataframe(imports.changes_frame(report), hide_index=True, key="import_changes")
+    for notice in report.notices:
+        st.caption(notice)
+    if len(report.new_places):
+        done = "Places created" if report.written else "Places to create: check them before confirming"
+        st.markdown(f"**{done}** (from the offline catalogues)")
+        st.dataframe(report.new_places.fillna(""), hide_index=True, key="import_new_places")
+    if report.ok and not report.places_confirmed and not report.check_only:
+        st.button(
+            f"Create these {len(report.new_places):,} places and import",
+            disabled=uploaded is None or uploaded.name != report.file_name,
+            key=CONFIRM_KEY,
+        )
     if report.resolved:
-        st.markdown("**Places read from names and airport codes**")
+        st.markdown("**Cells read as codes and place IDs**")
         st.dataframe(
-            pd.DataFrame(report.resolved, columns=["column", "in the file", "place ID", "rows"]),
+            pd.DataFrame(report.resolved, columns=["column", "in the file", "read as", "rows"]),
             hide_index=True,
             key="import_resolved",
         )
 
 st.subheader("File format")
 st.markdown(
-    "One row per record, with a header row naming every column below, in any order; confidence and "
-    "quantity_precision (payload_precision for flights) may be left out, and then say nothing. An empty cell "
-    "is empty (unknown). Dates are `YYYY-MM-DD`; numbers use a point for decimals. Places may be given "
-    "by place ID, by name or by ICAO/IATA airport code; a name that is not known is reported, not guessed. "
+    "One row per record, with a header row naming the columns below, in any order. An empty cell "
+    "is empty (unknown). Optional columns may be left out (confidence and quantity_precision, or "
+    "payload_precision for flights, then say nothing); columns not listed are ignored (the report "
+    "names them). A row of HXL hashtags under the header (as the hub's exports write) may stand for the "
+    "names. Dates are `YYYY-MM-DD` (or Excel date cells); numbers use a point for decimals. Countries and "
+    "materials may be given by name; places by ID, name or ICAO/IATA code, and a place the hub does not "
+    "know may come from the offline airport, city and country catalogues: it is listed for you to confirm "
+    "before anything is written. A name that matches several places, or none, is reported, not guessed. "
     "Line numbers count the header as line 1, like a spreadsheet's rows."
 )
 fields = operations.form_fields(db, kind)
@@ -134,10 +170,11 @@ st.dataframe(
                 "required" if f.required else "optional",
                 f.kind.replace("_", " "),
                 ", ".join(f.choices) or KNOWN.get(f.references, ""),
+                exports.HXL_TAGS.get(f.name, ""),
             )
             for f in fields
         ],
-        columns=["column", "", "type", "allowed values"],
+        columns=["column", "", "type", "allowed values", "HXL hashtag"],
     ),
     hide_index=True,
     key="import_format",

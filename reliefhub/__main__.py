@@ -184,14 +184,14 @@ def import_file(args: argparse.Namespace) -> int:
             who=args.who,
             encoding=args.encoding,
             delimiter=args.delimiter,
+            sheet=args.sheet,
             check_only=args.check,
             update=args.update,
             progress=progress,
         )
     finally:
         db.close()
-    for column, value, place_id, rows in report.resolved:
-        print(f"  {column}: {value!r} read as place {place_id} ({rows:,} rows)")
+    print_read_as(report)
     if report.held_for_confirmation:
         print(report.summary() + " Run again with --update to write it.", file=sys.stderr)
         print_changes(report)
@@ -219,6 +219,21 @@ def print_changes(report) -> None:
         )
     if report.changes_total > 20:
         print(f"  ... and {report.changes_total - 20:,} more", file=sys.stderr)
+
+
+def print_read_as(report) -> None:
+    """What the file's cells were read as, and the places the import creates (or would)."""
+    for notice in report.notices:
+        print(f"  {notice}")
+    for column, value, code, rows in report.resolved:
+        print(f"  {column}: {value!r} read as {code} ({rows:,} rows)")
+    verb = "Created" if report.written else "Would create"
+    for place in report.new_places.itertuples(index=False):
+        codes = "/".join(c for c in (place.icao, place.iata) if c)
+        print(
+            f"  {verb} place {place.place_id}: {place.name} ({place.kind}{' ' + codes if codes else ''}, "
+            f"{place.iso3}) at {place.latitude}, {place.longitude} from {place.coordinate_source}"
+        )
 
 
 def generate_db(args: argparse.Namespace) -> int:
@@ -292,15 +307,18 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser(
         "import",
         parents=[common],
-        help="import requests, flights or shipments from a CSV file: all rows or none",
-        description="Check a CSV file as a whole and write all of it in one transaction, or nothing. "
+        help="import requests, flights, shipments or places from a CSV or .xlsx file: all rows or none",
+        description="Check a file as a whole and write all of it in one transaction, or nothing. "
+        "Places it needs from the catalogues are listed (use --check to see them first). "
         "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
         "3 held back: it would change existing records (listed) and --update was not given.",
     )
     load.add_argument(
-        "file", help="CSV file: UTF-8 (with or without BOM) or Windows-1252, comma or semicolon"
+        "file",
+        help="CSV file (UTF-8 with or without BOM, or Windows-1252; comma or semicolon) or .xlsx workbook",
     )
-    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments"])
+    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
+    load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
     load.add_argument("--who", required=True, help="your name, recorded in the audit trail with every change")
     load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
     load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")

@@ -1,4 +1,4 @@
-"""Bulk import of requests, flights or shipments from a CSV file: all of it, or none of it.
+"""Bulk import of requests, flights, shipments or places from a CSV or .xlsx file: all of it, or none of it.
 
 Partners send CSVs as their spreadsheets save them: UTF-8 with or without a
 byte-order mark, or Windows-1252; comma- or semicolon-separated. The file is
@@ -8,9 +8,12 @@ as the forms (operations.check_staged). Either every row is written in one
 transaction, or nothing is and the report lists each problem with its line,
 column and reason.
 
-Places may be given by their id, their name (accents and case do not matter)
-or an ICAO/IATA airport code; a name that matches several places, or none, is
-reported rather than guessed. Rows carry their stable id, so importing the same
+Workbooks, HXL hashtags and headers with columns left out or added are fitted
+to this path first (reliefhub.partner_files). Places, countries and materials
+may be given by name or code (reliefhub.resolution); a place the hub does not
+know may come from an offline catalogue and is then listed, and created in the
+same transaction as the rows that use it. A name that matches several things,
+or none, is reported rather than guessed. Rows carry their stable id, so importing the same
 file again changes nothing: each row is counted as new, updated or unchanged.
 """
 
@@ -31,7 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reliefhub import DATA_DIR, exports
+from reliefhub import DATA_DIR, exports, partner_files, resolution
 from reliefhub.db import Database
 from reliefhub.operations import Rollback, check_staged, who_problem, write_checked
 from reliefhub.validation import (
@@ -45,7 +48,7 @@ from reliefhub.validation import (
     trimmed,
 )
 
-KINDS = ("requests", "flights", "shipments")
+KINDS = ("requests", "flights", "shipments", "places")
 ENCODINGS = ("utf-8", "windows-1252")
 DELIMITERS = (",", ";")
 EXAMPLES_DIR = DATA_DIR / "examples"
@@ -62,12 +65,17 @@ class ImportReport:
     file_name: str
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None
     rows: int = 0
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    # (column, value in the file, place id it was resolved to, rows)
+    # (column, value in the file, the code or place id it was read as, rows)
     resolved: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # places the import creates (or would): one row each, with the cells read as them
+    new_places: pd.DataFrame = field(default_factory=lambda: resolution.Resolution().new_places_frame())
+    places_confirmed: bool = True
+    notices: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     written: bool = False
     check_only: bool = False
@@ -111,10 +119,13 @@ class ImportReport:
                 f"({self.changes_total:,} field(s), listed with before and after); nothing was written. "
                 "Confirm the update to write it."
             )
-        if self.check_only:
+        if len(self.new_places):
+            counts += f"; {len(self.new_places):,} new place(s)"
+        if self.check_only or not self.places_confirmed:
+            confirm = "" if self.check_only else " Confirm the places to create to import it."
             return (
                 f"Checked {self.file_name}: {self.rows:,} {self.kind} pass every rule ({counts}); "
-                "nothing was written."
+                f"nothing was written.{confirm}"
             )
         return f"Imported {self.file_name}: {self.rows:,} {self.kind} ({counts})."
 
@@ -128,23 +139,27 @@ def import_file(
     file_name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    sheet: str | None = None,
     check_only: bool = False,
     update: bool = False,
+    create_places: bool = True,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check `path` as a whole and write all of it in one transaction, or nothing.
 
-    `encoding` and `delimiter` are detected when None. With `check_only`, the
-    write is done and rolled back, so the counts are exact and nothing changes.
-    A file that would change existing records is written only with `update`;
-    without it the report lists each change and nothing is written.
+    `encoding` and `delimiter` are detected when None; `sheet` names a
+    workbook's sheet (default: the first). With `check_only`, the write is done
+    and rolled back, so the counts are exact and nothing changes; so it is
+    without `create_places` when the file needs places the hub lacks. A file
+    that would change existing records is written only with `update`; without
+    it the report lists each change and nothing is written.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     started = time.perf_counter()
     path = Path(path)
     label = file_name or path.name
-    report = ImportReport(kind, label, check_only=check_only)
+    report = ImportReport(kind, label, check_only=check_only, places_confirmed=create_places)
     say = progress or (lambda fraction, text: None)
 
     report.problems = who_problem(who, label)
@@ -153,14 +168,20 @@ def import_file(
     converted = None
     try:
         say(0.0, "Reading the file")
-        readable, report.encoding, report.problems = _as_utf8(path, label, encoding, say)
-        if report.problems:
-            return report
+        if partner_files.is_workbook(label):
+            # Cell problems (a formula without a value) are reported with the rows' problems.
+            readable, report.problems = _workbook_as_csv(db, path, report, sheet)
+            cannot_read = [p for p in report.problems if p.line == 0]
+        else:
+            readable, report.encoding, cannot_read = _as_utf8(path, label, encoding, say)
+            report.problems = cannot_read
         converted = readable if readable != path else None
+        if cannot_read:
+            return report
         if not read_header(readable).strip():
             report.problems = [Problem(label, 1, "", None, "the file is empty: line 1 must name the columns")]
             return report
-        report.delimiter = delimiter or detect_delimiter(readable)
+        report.delimiter = "," if report.sheet else delimiter or detect_delimiter(readable)
         _check_and_write(db, readable, report, who=who, say=say, update=update)
     finally:
         if converted is not None:
@@ -183,22 +204,25 @@ def _check_and_write(
                 # The failed read ended the transaction; look again on a connection of its own.
                 diagnosis = db.connection.cursor()
                 raise Rollback(malformed_rows(diagnosis, readable, report.delimiter, label, error)) from error
-            _normalise_header(cur, STAGE)
+            if report.sheet:
+                partner_files.number_by_sheet_rows(cur, STAGE)
+            header = partner_files.fit_header(cur, kind, STAGE, label)
+            report.notices += header.notices
             report.rows = cur.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]  # noqa: S608
-            say(0.35, f"Resolving places in {report.rows:,} rows")
-            report.resolved, ambiguous = resolve_places(cur, kind, STAGE, label)
+            say(0.35, f"Reading names and places in {report.rows:,} rows")
+            report.change_set = str(uuid.uuid4())
+            read = _resolve(cur, report, who=who)
             say(0.45, f"Checking {report.rows:,} rows against every rule")
             typed, problems = check_staged(cur, kind, STAGE, label)
-            if ambiguous:
-                cells = {(p.line, p.column) for p in ambiguous}
-                problems = [p for p in problems if (p.line, p.column) not in cells] + ambiguous
-                problems.sort(key=lambda p: (p.line, p.column))
+            problems = partner_files.drop_problems_of_missing_columns(problems, header)
+            found_before = read.problems + header.problems + report.problems
+            cells = {(p.line, p.column) for p in found_before}
+            problems = [p for p in problems if (p.line, p.column) not in cells] + found_before
             if problems:
-                raise Rollback(problems)
+                raise Rollback(sorted(problems, key=lambda p: (p.line, p.column)))
             report.changes, report.changes_total = field_changes(cur, kind, typed, STAGE)
             cur.execute(f"DROP TABLE {STAGE}")  # the checked rows are all the write needs: free the memory
             say(0.8, f"Writing {report.rows:,} rows")
-            report.change_set = str(uuid.uuid4())
             counts = write_checked(
                 cur,
                 kind,
@@ -213,7 +237,7 @@ def _check_and_write(
             if counts.updated and not (update or report.check_only):
                 report.held_for_confirmation = True
                 raise Rollback([])
-            if report.check_only or not (counts.new or counts.updated):
+            if report.check_only or not report.places_confirmed or not (counts.new or counts.updated):
                 raise Rollback([])  # nothing to keep: no commit, the data's change time stays
             say(0.95, "Committing")
     except Rollback as rollback:
@@ -221,6 +245,31 @@ def _check_and_write(
         report.change_set = None
         return
     report.written = True
+
+
+def _resolve(cur: duckdb.DuckDBPyConnection, report: ImportReport, *, who: str) -> resolution.Resolution:
+    """Names and codes in the staged rows read as the hub's; places the hub lacks
+    planned from the catalogues and written (with their audit) in this transaction."""
+    read = resolution.Resolution()
+    if report.kind == "places":
+        report.notices += resolution.fill_places(cur, STAGE, report.file_name, read)
+    resolution.resolve_codes(cur, report.kind, STAGE, report.file_name, read)
+    resolution.resolve_places(cur, report.kind, STAGE, report.file_name, read)
+    report.resolved, report.new_places = read.read_as, read.new_places_frame()
+    report.places_confirmed = report.places_confirmed or not read.new_places
+    read.problems += resolution.write_new_places(
+        cur, read, report.file_name, who=who, via=VIA, change_set=report.change_set
+    )
+    return read
+
+
+def _workbook_as_csv(db: Database, path: Path, report: ImportReport, sheet: str | None) -> tuple[Path, list]:
+    """The workbook's sheet as a CSV copy (rows numbered as in the sheet), and its problems."""
+    name = new_copy_path()
+    dates = {r.name for r in column_rules(db.connection.cursor(), report.kind) if r.data_type == "DATE"}
+    read = partner_files.workbook_as_csv(path, Path(name), report.file_name, sheet, dates)
+    report.sheet, report.notices = read.name, read.notices
+    return Path(name), read.problems
 
 
 # ---------------------------------------------------------------- updates to existing records
@@ -424,70 +473,6 @@ def malformed_line_problems(rejected: list[tuple[int, str]], fields: int, label:
     return problems
 
 
-def _normalise_header(cur: duckdb.DuckDBPyConnection, stage: str) -> None:
-    """Header names as a spreadsheet may write them ('Shipment_ID ') become the schema's."""
-    for column, _ in table_columns(cur, stage):
-        tidy = column.strip().lower()
-        if column != LINE and tidy != column:
-            cur.execute(f"ALTER TABLE {quote(stage)} RENAME COLUMN {quote(column)} TO {quote(tidy)}")
-
-
-# ---------------------------------------------------------------- places
-
-
-def resolve_places(
-    cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str
-) -> tuple[list[tuple[str, str, str, int]], list[Problem]]:
-    """Replace place names and airport codes by place ids where exactly one
-    place matches; report names that match several. Unknown names are left
-    as they are, for the reference check to report."""
-    place_columns = [r.name for r in column_rules(cur, kind) if r.references == "places"]
-    header = {c for c, _ in table_columns(cur, stage)}
-    place_columns = [c for c in place_columns if c in header]
-    if not place_columns:
-        return [], []
-    cur.execute(
-        """CREATE OR REPLACE TEMP TABLE place_names AS
-           SELECT name_key, list(DISTINCT place_id ORDER BY place_id) AS ids FROM (
-               SELECT lower(strip_accents(trim(name))) AS name_key, place_id FROM places
-               UNION ALL SELECT lower(icao), place_id FROM places WHERE icao IS NOT NULL
-               UNION ALL SELECT lower(iata), place_id FROM places WHERE iata IS NOT NULL
-               UNION ALL SELECT lower(place_id), place_id FROM places
-           ) GROUP BY name_key"""
-    )
-    resolved, ambiguous = [], []
-    for column in place_columns:
-        c = quote(column)
-        # The file's distinct values are few, whatever its length: match those,
-        # then replace by exact value.
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE place_matches AS "  # noqa: S608
-            f"SELECT v.value, v.n, k.ids FROM (SELECT {c} AS value, count(*) AS n FROM {quote(stage)} "
-            f"GROUP BY ALL) v JOIN place_names k ON k.name_key = lower(strip_accents(trim(v.value))) "
-            f"WHERE trim(v.value) NOT IN (SELECT place_id FROM places)"
-        )
-        several = cur.execute("SELECT value, ids FROM place_matches WHERE len(ids) > 1").fetchall()
-        if several:
-            ids_of = dict(several)
-            for line, value in cur.execute(
-                f"SELECT {LINE}, {c} FROM {quote(stage)} "  # noqa: S608
-                f"WHERE {c} IN (SELECT value FROM place_matches WHERE len(ids) > 1) ORDER BY {LINE}"
-            ).fetchall():
-                reason = f"matches several places ({', '.join(ids_of[value])}); give the place ID"
-                ambiguous.append(Problem(label, line, column, value, reason))
-        resolved += [
-            (column, value, place_id, n)
-            for value, place_id, n in cur.execute(
-                "SELECT value, ids[1], n FROM place_matches WHERE len(ids) = 1 ORDER BY value"
-            ).fetchall()
-        ]
-        cur.execute(
-            f"UPDATE {quote(stage)} AS s SET {c} = m.ids[1] FROM place_matches m "  # noqa: S608
-            f"WHERE s.{c} = m.value AND len(m.ids) = 1"
-        )
-    return resolved, ambiguous
-
-
 # ---------------------------------------------------------------- copies of uploads
 
 
@@ -495,18 +480,19 @@ def uploads_dir() -> Path:
     return Path(tempfile.gettempdir()) / "reliefhub-uploads"
 
 
-def new_copy_path() -> Path:
-    """Where a copy of an upload (or its UTF-8 conversion) goes: named by the
-    process making it, so a copy whose process died can be told apart."""
+def new_copy_path(suffix: str = ".csv") -> Path:
+    """Where a copy of an upload (or its UTF-8 or CSV conversion) goes: named by
+    the process making it, so a copy whose process died can be told apart."""
     folder = uploads_dir()
     folder.mkdir(exist_ok=True)
-    return folder / f"{os.getpid()}-{uuid.uuid4().hex}.csv"
+    return folder / f"{os.getpid()}-{uuid.uuid4().hex}{suffix}"
 
 
 @contextmanager
-def upload_copy(data: bytes) -> Iterator[Path]:
-    """The uploaded bytes as a file to import, removed however the import ends."""
-    path = new_copy_path()
+def upload_copy(data: bytes, suffix: str = ".csv") -> Iterator[Path]:
+    """The uploaded bytes as a file to import (with the upload's suffix, which
+    tells a workbook from a CSV), removed however the import ends."""
+    path = new_copy_path(suffix)
     try:
         path.write_bytes(data)
         yield path

@@ -175,8 +175,9 @@ def stage_csv(
         f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
         f"SELECT row_number() OVER () + 1 AS {LINE}, * FROM read_csv($path, header = true, "
         "all_varchar = true, delim = $delim, quote = '\"', escape = '\"', encoding = $encoding, "
-        # skip = 0: the header is line 1, never a line the sniffer decides to skip.
-        "strict_mode = true, null_padding = false, skip = 0)",
+        # skip = 0: the header is line 1, never a line the sniffer decides to skip; comment = '':
+        # a row starting with '#' (an HXL hashtag row) is a row, never a comment dropped unseen.
+        "strict_mode = true, null_padding = false, skip = 0, comment = '')",
         {"path": str(path), "delim": delimiter, "encoding": encoding},
     )
     return [c for c, _ in table_columns(con, stage) if c != LINE]

@@ -118,6 +118,18 @@ def open_page(browser, server, path: str, *, width=1920, height=1080):
     return page
 
 
+def open_import_page(browser, server, kind: str, *, width=1920, height=1080):
+    """The Import page with a name given and the kind of file chosen, as staff would."""
+    page = open_page(browser, server, "/import", width=width, height=height)
+    settle(page)
+    page.get_by_role("textbox", name="Your name").fill("Browser Test")
+    page.get_by_role("textbox", name="Your name").press("Enter")
+    settle(page)
+    page.locator("[data-testid=stRadio] label", has_text=kind).first.click()
+    settle(page)
+    return page
+
+
 def requests_outside(page, server) -> list[str]:
     local = (server.base, "data:", "blob:")
     return [url for url in page.requests_made if not url.startswith(local)]
@@ -428,13 +440,7 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         before = int(in_transit.inner_text().replace(",", ""))
         wall.evaluate("window.reliefHubMarker = 'still the same page'")
 
-        staff = open_page(browser, server, "/import")
-        settle(staff)
-        staff.get_by_role("textbox", name="Your name").fill("Browser Test")
-        staff.get_by_role("textbox", name="Your name").press("Enter")
-        settle(staff)
-        staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
-        settle(staff)
+        staff = open_import_page(browser, server, "Shipments")
         hand_over(staff, str(upload)).click()
         new_rows = staff.get_by_test_id("stMetric").filter(has_text="New").get_by_test_id("stMetricValue")
         new_rows.wait_for(timeout=60_000)
