@@ -1096,9 +1096,9 @@ def main(args) -> int:
     print(f"Relief Hub benchmark on {machine()}; median of {args.repeat} runs after a warm-up.")
     if one_person:
         print(
-            f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms and ≥ {PANDAS_RATIO:.0f}× pandas; "
-            f"page rerun < {PAGE_BUDGET_MS:.0f} ms; map payload < {PAYLOAD_BUDGET_BYTES // 1000} kB "
-            "(every scale); "
+            f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms "
+            f"and ≥ {PANDAS_RATIO:.0f}× pandas; page rerun < {PAGE_BUDGET_MS:.0f} ms; "
+            f"map payload < {PAYLOAD_BUDGET_BYTES // 1000} kB (every scale); "
             f"server < {MEMORY_BUDGET_MB / 1024:.1f} GB; import ≥ {IMPORT_BUDGET_ROWS_S:,.0f} rows/s."
         )
         print(table(one_person))
