@@ -1093,7 +1093,8 @@ def main(args) -> int:
     one_person = [m for m in results if m.failures is None]
     many_at_once = [m for m in results if m.failures is not None]
     print()
-    print(f"Relief Hub benchmark on {machine()}; median of {args.repeat} runs after a warm-up.")
+    repeated = f"; median of {args.repeat} runs after a warm-up" if one_person else ""
+    print(f"Relief Hub benchmark on {machine()}{repeated}.")
     if one_person:
         print(
             f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms "
