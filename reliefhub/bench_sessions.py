@@ -35,6 +35,7 @@ import numpy as np
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from reliefhub.bench import Measurement, streamlit_server
 
@@ -113,6 +114,8 @@ class Session:
         self.full_dates: list[str] | None = None
         self.widget_ids: dict[str, str] = {}
         self.auto_rerun: tuple[float, str] | None = None
+        # After a timeout or a dropped connection the session is not driven further.
+        self.lost = False
 
     async def rerun(
         self, page: str, query: str = "", values: dict | None = None, fragment: str = ""
@@ -126,11 +129,13 @@ class Session:
             if key in self.widget_ids:
                 state.widget_states.widgets.add(id=self.widget_ids[key]).string_array_value.data.extend(value)
         started = time.monotonic()
-        await self.connection.send(message.SerializeToString())
         try:
+            await self.connection.send(message.SerializeToString())
             failure = await asyncio.wait_for(self._read_until_finished(), RERUN_TIMEOUT_S)
         except TimeoutError:
-            failure = f"no script_finished within {RERUN_TIMEOUT_S:.0f} s"
+            failure, self.lost = f"no script_finished within {RERUN_TIMEOUT_S:.0f} s", True
+        except ConnectionClosed as closed:
+            failure, self.lost = f"connection closed ({closed})", True
         now = time.monotonic()
         return Rerun(now, (now - started) * 1000, failure and f"{page or 'overview'}: {failure}")
 
@@ -200,7 +205,7 @@ async def person(session: Session, pages, tally: Tally, rng: random.Random, thin
     """Rerun pages with new filters until the window closes: back to back, or after thinking."""
     if think_s:
         await asyncio.sleep(rng.uniform(0, think_s))
-    while time.monotonic() < tally.end:
+    while time.monotonic() < tally.end and not session.lost:
         tally.reruns.append(await session.rerun(rng.choice(pages), values=session.pick_values(rng)))
         if think_s:
             await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
@@ -208,7 +213,7 @@ async def person(session: Session, pages, tally: Tally, rng: random.Random, thin
 
 async def wall_screen(session: Session, query: str, tally: Tally):
     """Rerun the wall's fragment whenever the page asked to (the rotation), as the browser does."""
-    while session.auto_rerun and time.monotonic() + session.auto_rerun[0] < tally.end:
+    while session.auto_rerun and not session.lost and time.monotonic() + session.auto_rerun[0] < tally.end:
         interval, fragment = session.auto_rerun
         await asyncio.sleep(interval)
         tally.reruns.append(await session.rerun("wall", query, fragment=fragment))

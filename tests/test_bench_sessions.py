@@ -10,6 +10,7 @@ import random
 import duckdb
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.exceptions import ConnectionClosed
 
 from reliefhub import DATA_DIR, bench_sessions
 from reliefhub.bench_sessions import Rerun, Session, SessionLoad, Tally
@@ -28,6 +29,8 @@ class Replay:
         self.waiting = list(self.messages)
 
     async def recv(self) -> bytes:
+        if not self.waiting:
+            raise ConnectionClosed(None, None)
         return self.waiting.pop(0)
 
 
@@ -79,6 +82,9 @@ def test_a_missing_page_or_a_bad_status_is_a_failure():
     assert asyncio.run(Session(Replay([missing, OK])).rerun("nowhere")).failure == (
         "nowhere: page not found: nowhere"
     )
+    dropped = Session(Replay([]))
+    assert asyncio.run(dropped.rerun("")).failure.startswith("overview: connection closed")
+    assert dropped.lost
     compile_error = finished(ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR)
     assert "status 1" in asyncio.run(Session(Replay([compile_error])).rerun("")).failure
 
