@@ -294,16 +294,17 @@ def table(results: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def counts(text: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in text.split(",") if n.strip())
+def counts(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    """Session counts from "1,5,20" ("" for none; None: the default)."""
+    return default if text is None else tuple(int(n) for n in text.split(",") if n.strip())
 
 
 def load_from(args) -> SessionLoad:
     """The sessions part's settings from the command line (its defaults where a caller gave none)."""
     default = SessionLoad()
     return SessionLoad(
-        closed=counts(getattr(args, "sessions", None) or ",".join(map(str, default.closed))),
-        open=counts(getattr(args, "open_sessions", None) or ",".join(map(str, default.open))),
+        closed=counts(getattr(args, "sessions", None), default.closed),
+        open=counts(getattr(args, "open_sessions", None), default.open),
         think_s=getattr(args, "think", default.think_s),
         duration_s=getattr(args, "duration", default.duration_s),
         walls=getattr(args, "walls", default.walls),

@@ -130,6 +130,8 @@ def test_the_load_is_bounded():
         ("closed 3", 3, None, 0),
         ("open 4 +1 walls", 4, 2.0, 1),
     ]
+    assert bench_sessions.load_from(argparse.Namespace(sessions="")).closed == ()
+    assert bench_sessions.load_from(argparse.Namespace()).closed == SessionLoad().closed
 
 
 def test_sessions_rerun_the_hub_and_the_floor_app_in_both_modes(tmp_path):
