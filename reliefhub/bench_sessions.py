@@ -76,11 +76,11 @@ class SessionLoad:
             raise ValueError("--think must be positive and --wall-every at least 5 seconds")
 
     def runs(self):
-        """(how, sessions, think time or None, wall screens) of each measurement, in order."""
+        """(mode, sessions, think time or None, wall screens) of each measurement, in order."""
         for n in self.closed:
-            yield f"closed {n}", n, None, 0
+            yield "closed", n, None, 0
         for n in self.open:
-            yield f"open {n}" + (f" +{self.walls} walls" if self.walls else ""), n, self.think_s, self.walls
+            yield "open", n, self.think_s, self.walls
 
 
 @dataclass
@@ -266,9 +266,10 @@ def bench_sessions(db_path: Path, scale: int, load: SessionLoad, say=print) -> l
         streamlit_server("app.py", db_path, log(".hub.log")) as (_, hub),
         streamlit_server(FLOOR_APP, db_path, log(".floor.log")) as (_, floor),
     ):
-        for how, sessions, think_s, walls in load.runs():
+        for mode, sessions, think_s, walls in load.runs():
             for target, base, pages in (("hub", hub, HUB_PAGES), ("floor", floor, FLOOR_PAGES)):
                 screens = walls if target == "hub" else 0
+                how = f"{mode} {sessions}" + (f" +{screens} walls" if screens else "")
                 people, wall_tally = asyncio.run(put_load(base, pages, sessions, think_s, load, screens))
                 results.append(measured := measurement(target, how, scale, people))
                 say(f"    {target:<5} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")

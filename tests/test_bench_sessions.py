@@ -126,9 +126,9 @@ def test_the_load_is_bounded():
     load = bench_sessions.load_from(args)
     assert (load.closed, load.open, load.walls) == ((2, 3), (4,), 1)
     assert list(load.runs()) == [
-        ("closed 2", 2, None, 0),
-        ("closed 3", 3, None, 0),
-        ("open 4 +1 walls", 4, 2.0, 1),
+        ("closed", 2, None, 0),
+        ("closed", 3, None, 0),
+        ("open", 4, 2.0, 1),
     ]
     assert bench_sessions.load_from(argparse.Namespace(sessions="")).closed == ()
     assert bench_sessions.load_from(argparse.Namespace()).closed == SessionLoad().closed
