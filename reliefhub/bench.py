@@ -1050,25 +1050,33 @@ def machine() -> str:
     )
 
 
+def text_table(columns: list[tuple[str, str]], rows: list[tuple[list[str], str | None]]) -> str:
+    """Aligned text: columns as (title, alignment and width such as "<46"), rows as (cells, a note
+    written after the last column or None)."""
+    header = " ".join(f"{title:{spec}}" for title, spec in columns)
+    lines = [header, "-" * len(header)]
+    for cells, note in rows:
+        line = " ".join(f"{cell:{spec}}" for cell, (_, spec) in zip(cells, columns, strict=True))
+        lines.append(line + (f"  {note}" if note else ""))
+    return "\n".join(lines)
+
+
+def ms(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def table(results: list[Measurement]) -> str:
     """The readable table: one line per measurement."""
-    header = (
-        f"{'measurement':<46} {'scale':>9} {'median ms':>10} {'p90 ms':>9} "
-        f"{'pandas ms':>10} {'× faster':>8} {'value':>14} {'budget':>7}"
-    )
-    lines = [header, "-" * len(header)]
+    columns = [("measurement", "<46"), ("scale", ">9"), ("median ms", ">10"), ("p90 ms", ">9")]
+    columns += [("pandas ms", ">10"), ("× faster", ">8"), ("value", ">14"), ("budget", ">7")]
+    rows = []
     for m in results:
         value = "" if m.value is None else f"{m.value:,.0f} {m.unit or ''}".strip()
         verdict = {True: "ok", False: "MISSED", None: ""}[m.within_budget]
         ratio = "" if m.ratio is None else f"{m.ratio:.1f}"
-        lines.append(
-            f"{m.name:<46} {m.scale:>9,} "
-            f"{'' if m.median_ms is None else f'{m.median_ms:.1f}':>10} "
-            f"{'' if m.p90_ms is None else f'{m.p90_ms:.1f}':>9} "
-            f"{'' if m.baseline_median_ms is None else f'{m.baseline_median_ms:.1f}':>10} "
-            f"{ratio:>8} {value:>14} {verdict:>7}" + (f"  {m.note}" if m.note and m.median_ms is None else "")
-        )
-    return "\n".join(lines)
+        cells = [m.name, f"{m.scale:,}", ms(m.median_ms), ms(m.p90_ms), ms(m.baseline_median_ms), ratio]
+        rows.append(([*cells, value, verdict], m.note if m.median_ms is None else None))
+    return text_table(columns, rows)
 
 
 def main(args) -> int:

@@ -37,7 +37,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from reliefhub.bench import Measurement, streamlit_server
+from reliefhub.bench import Measurement, ms, streamlit_server, text_table
 
 # url_path of each page the load visits: overview (the default page), movements, open requests, wall.
 HUB_PAGES = ("", "movements", "requests", "wall")
@@ -280,19 +280,13 @@ def bench_sessions(db_path: Path, scale: int, load: SessionLoad, say=print) -> l
 
 def table(results: list[Measurement]) -> str:
     """One line per target and session count: the hub beside the floor."""
-    header = (
-        f"{'sessions':<40} {'scale':>9} {'reruns':>7} {'reruns/s':>9} {'median ms':>10} {'p95 ms':>9} "
-        f"{'failed':>7}"
-    )
-    lines = [header, "-" * len(header)]
+    columns = [("sessions", "<40"), ("scale", ">9"), ("reruns", ">7"), ("reruns/s", ">9")]
+    columns += [("median ms", ">10"), ("p95 ms", ">9"), ("failed", ">7")]
+    rows = []
     for m in results:
-        median = "" if m.median_ms is None else f"{m.median_ms:.0f}"
-        p95 = "" if m.p95_ms is None else f"{m.p95_ms:.0f}"
-        lines.append(
-            f"{m.name:<40} {m.scale:>9,} {m.rows:>7} {m.value:>9.2f} {median:>10} {p95:>9} {m.failures:>7}"
-            + (f"  {m.note}" if m.note else "")
-        )
-    return "\n".join(lines)
+        cells = [m.name, f"{m.scale:,}", str(m.rows), f"{m.value:.2f}", ms(m.median_ms, 0), ms(m.p95_ms, 0)]
+        rows.append(([*cells, str(m.failures)], m.note))
+    return text_table(columns, rows)
 
 
 def counts(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
