@@ -1084,10 +1084,13 @@ def main(args) -> int:
 
     scales = tuple(int(s.replace("_", "")) for s in args.scales.split(",") if s.strip())
     parts = tuple(p for p in args.parts.split(",") if p)
-    load = bench_sessions.load_from(args)
+    try:
+        load = bench_sessions.load_from(args)
+    except ValueError as error:
+        raise SystemExit(f"bench: {error}") from None
     if getattr(args, "db", None):
         if parts != ("sessions",):
-            raise SystemExit("--db is for --parts sessions alone: the other parts need a synthetic database")
+            raise SystemExit("bench: --db is for --parts sessions alone; the other parts build their own")
         results = bench_sessions.on_database(Path(args.db), Path(args.cache), load)
     elif len(scales) > 1:
         results = [m for scale in scales for m in measure_apart(scale, args)]
