@@ -348,7 +348,25 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument(
         "--parts",
         default="queries,pages,payload,import,server",
-        help="a subset of queries,pages,payload,import,server",
+        help="a subset of queries,pages,payload,import,server,sessions (sessions: not by default)",
+    )
+    sessions = measure.add_argument_group(
+        "sessions part: many people at once on one server (docs/benchmark.md)"
+    )
+    sessions.add_argument("--sessions", default="1,5,20,50", help="session counts rerunning back to back")
+    sessions.add_argument(
+        "--open-sessions", default="20,50", help="session counts pausing --think between reruns"
+    )
+    sessions.add_argument("--think", type=float, default=10.0, help="mean think time in seconds (open mode)")
+    sessions.add_argument(
+        "--duration", type=float, default=30.0, help="seconds each session count is measured"
+    )
+    sessions.add_argument("--walls", type=int, default=0, help="wall screens on their rotation (open mode)")
+    sessions.add_argument(
+        "--wall-every", type=int, default=30, help="the wall screens' rotate_every, seconds"
+    )
+    sessions.add_argument(
+        "--db", help="measure this database (e.g. the built-in one) instead of synthetic ones"
     )
     # Several scales are measured one per process: each child writes its figures here.
     measure.add_argument("--measurements-to", help=argparse.SUPPRESS)

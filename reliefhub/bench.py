@@ -37,7 +37,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -108,6 +109,8 @@ class Measurement:
     within_budget: bool | None = None
     rows: int | None = None
     note: str | None = None
+    p95_ms: float | None = None
+    failures: int | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -908,20 +911,15 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench_server(db_path: Path, scale: int, say=print, *, every_page: bool = True) -> list[Measurement]:
-    """Cold start to the first page drawn, and the server's peak memory over every page."""
-    if not Path(CHROMIUM).exists():
-        return [Measurement("server", scale, None, None, note="chromium not installed: not measured")]
-    from playwright.sync_api import sync_playwright
-
+@contextmanager
+def streamlit_server(script: str, db_path: Path, log_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`streamlit run script` on a free loopback port against db_path: (the process, its base URL)
+    once it answers its health check; stopped on leaving."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    log = open(Path(db_path).with_suffix(".server.log"), "wb")  # noqa: SIM115 (closed below)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        started = time.perf_counter()
+    with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=REPO_DIR,
             env=os.environ | {"RELIEFHUB_DB": str(db_path)},
@@ -937,39 +935,54 @@ def bench_server(db_path: Path, scale: int, say=print, *, every_page: bool = Tru
                             break
                 except OSError:
                     if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError("streamlit did not start") from None
+                        raise RuntimeError(f"streamlit did not start: see {log_path}") from None
                     time.sleep(0.05)
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(base + "/")
-            page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for(
-                state="visible", timeout=300_000
-            )
-            cold_ms = (time.perf_counter() - started) * 1000
-            say(f"    cold start to the overview's map drawn: {cold_ms:,.0f} ms")
-            page.close()
-            paths = ["/" + (Path(pg).stem if Path(pg).stem != "overview" else "") for pg in app_pages()]
-            for path in paths if every_page else []:
-                path = {"/imports": "/import"}.get(path, path)
-                page = browser.new_page(viewport={"width": 1920, "height": 1080})
-                page.goto(base + path)
-                page.wait_for_selector(
-                    "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000
-                )
-                page.wait_for_timeout(500)
-                page.wait_for_selector(
-                    "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000
-                )
-                page.close()
-            peak = _peak_rss_mb(server.pid)
-            say(f"    server peak memory: {peak:,.0f} MB")
+            yield server, base
         finally:
             server.terminate()
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def bench_server(db_path: Path, scale: int, say=print, *, every_page: bool = True) -> list[Measurement]:
+    """Cold start to the first page drawn, and the server's peak memory over every page."""
+    if not Path(CHROMIUM).exists():
+        return [Measurement("server", scale, None, None, note="chromium not installed: not measured")]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        started = time.perf_counter()
+        log_path = Path(db_path).with_suffix(".server.log")
+        try:
+            with streamlit_server("app.py", db_path, log_path) as (server, base):
+                page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                page.goto(base + "/")
+                page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.wait_for(
+                    state="visible", timeout=300_000
+                )
+                cold_ms = (time.perf_counter() - started) * 1000
+                say(f"    cold start to the overview's map drawn: {cold_ms:,.0f} ms")
+                page.close()
+                paths = ["/" + (Path(pg).stem if Path(pg).stem != "overview" else "") for pg in app_pages()]
+                for path in paths if every_page else []:
+                    path = {"/imports": "/import"}.get(path, path)
+                    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                    page.goto(base + path)
+                    page.wait_for_selector(
+                        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000
+                    )
+                    page.wait_for_timeout(500)
+                    page.wait_for_selector(
+                        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000
+                    )
+                    page.close()
+                peak = _peak_rss_mb(server.pid)
+                say(f"    server peak memory: {peak:,.0f} MB")
+        finally:
             browser.close()
-            log.close()
     return [
         Measurement(
             "cold_start", scale, cold_ms, cold_ms, note="server launch to the overview's map canvas shown"
@@ -1009,9 +1022,11 @@ def run(
     parts: tuple[str, ...] = ("queries", "pages", "payload", "import", "server"),
     say=print,
     quick: bool = False,
+    load=None,
 ) -> list[Measurement]:
     """Measure every part at every scale. quick (for the test suite): pages
-    without filters only, and the server measured on the overview alone."""
+    without filters only, and the server measured on the overview alone.
+    load: the bench_sessions.SessionLoad of the sessions part (its defaults if None)."""
     results: list[Measurement] = []
     work = Path(cache_dir) / "work"
     for scale in scales:
@@ -1031,6 +1046,12 @@ def run(
             results += bench_import(db_path, sources, scale, repeat, work, say)
         if "server" in parts:
             results += bench_server(db_path, scale, say, every_page=not quick)
+        if "sessions" in parts:
+            from reliefhub import bench_sessions
+
+            results += bench_sessions.bench_sessions(
+                db_path, scale, load or bench_sessions.SessionLoad(), say
+            )
         gc.collect()
     return [judge(m) for m in results]
 
@@ -1047,46 +1068,73 @@ def machine() -> str:
     )
 
 
+def text_table(columns: list[tuple[str, str]], rows: list[tuple[list[str], str | None]]) -> str:
+    """Aligned text: columns as (title, alignment and width such as "<46"), rows as (cells, a note
+    written after the last column or None)."""
+    header = " ".join(f"{title:{spec}}" for title, spec in columns)
+    lines = [header, "-" * len(header)]
+    for cells, note in rows:
+        line = " ".join(f"{cell:{spec}}" for cell, (_, spec) in zip(cells, columns, strict=True))
+        lines.append(line + (f"  {note}" if note else ""))
+    return "\n".join(lines)
+
+
+def ms(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def table(results: list[Measurement]) -> str:
     """The readable table: one line per measurement."""
-    header = (
-        f"{'measurement':<46} {'scale':>9} {'median ms':>10} {'p90 ms':>9} "
-        f"{'pandas ms':>10} {'× faster':>8} {'value':>14} {'budget':>7}"
-    )
-    lines = [header, "-" * len(header)]
+    columns = [("measurement", "<46"), ("scale", ">9"), ("median ms", ">10"), ("p90 ms", ">9")]
+    columns += [("pandas ms", ">10"), ("× faster", ">8"), ("value", ">14"), ("budget", ">7")]
+    rows = []
     for m in results:
         value = "" if m.value is None else f"{m.value:,.0f} {m.unit or ''}".strip()
         verdict = {True: "ok", False: "MISSED", None: ""}[m.within_budget]
         ratio = "" if m.ratio is None else f"{m.ratio:.1f}"
-        lines.append(
-            f"{m.name:<46} {m.scale:>9,} "
-            f"{'' if m.median_ms is None else f'{m.median_ms:.1f}':>10} "
-            f"{'' if m.p90_ms is None else f'{m.p90_ms:.1f}':>9} "
-            f"{'' if m.baseline_median_ms is None else f'{m.baseline_median_ms:.1f}':>10} "
-            f"{ratio:>8} {value:>14} {verdict:>7}" + (f"  {m.note}" if m.note and m.median_ms is None else "")
-        )
-    return "\n".join(lines)
+        cells = [m.name, f"{m.scale:,}", ms(m.median_ms), ms(m.p90_ms), ms(m.baseline_median_ms), ratio]
+        rows.append(([*cells, value, verdict], m.note if m.median_ms is None else None))
+    return text_table(columns, rows)
 
 
 def main(args) -> int:
+    from reliefhub import bench_sessions
+
     scales = tuple(int(s.replace("_", "")) for s in args.scales.split(",") if s.strip())
     parts = tuple(p for p in args.parts.split(",") if p)
-    if len(scales) > 1:
+    try:
+        load = bench_sessions.load_from(args)
+    except ValueError as error:
+        raise SystemExit(f"bench: {error}") from None
+    if getattr(args, "db", None):
+        if parts != ("sessions",):
+            raise SystemExit("bench: --db is for --parts sessions alone; the other parts build their own")
+        results = bench_sessions.on_database(Path(args.db), Path(args.cache), load)
+    elif len(scales) > 1:
         results = [m for scale in scales for m in measure_apart(scale, args)]
     else:
-        results = run(scales, repeat=args.repeat, seed=args.seed, cache_dir=Path(args.cache), parts=parts)
+        results = run(
+            scales, repeat=args.repeat, seed=args.seed, cache_dir=Path(args.cache), parts=parts, load=load
+        )
     if getattr(args, "measurements_to", None):  # a scale measured apart: hand the figures back
         Path(args.measurements_to).write_text(json.dumps([asdict(m) for m in results], default=str))
         return 0
+    one_person = [m for m in results if m.failures is None]
+    many_at_once = [m for m in results if m.failures is not None]
     print()
-    print(f"Relief Hub benchmark on {machine()}; median of {args.repeat} runs after a warm-up.")
-    print(
-        f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms and ≥ {PANDAS_RATIO:.0f}× pandas; "
-        f"page rerun < {PAGE_BUDGET_MS:.0f} ms; map payload < {PAYLOAD_BUDGET_BYTES // 1000} kB "
-        "(every scale); "
-        f"server < {MEMORY_BUDGET_MB / 1024:.1f} GB; import ≥ {IMPORT_BUDGET_ROWS_S:,.0f} rows/s."
-    )
-    print(table(results))
+    repeated = f"; median of {args.repeat} runs after a warm-up" if one_person else ""
+    print(f"Relief Hub benchmark on {machine()}{repeated}.")
+    if one_person:
+        print(
+            f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms "
+            f"and ≥ {PANDAS_RATIO:.0f}× pandas; page rerun < {PAGE_BUDGET_MS:.0f} ms; "
+            f"map payload < {PAYLOAD_BUDGET_BYTES // 1000} kB (every scale); "
+            f"server < {MEMORY_BUDGET_MB / 1024:.1f} GB; import ≥ {IMPORT_BUDGET_ROWS_S:,.0f} rows/s."
+        )
+        print(table(one_person))
+    if many_at_once:
+        print(f"\nMany sessions at once, beside the floor app ({bench_sessions.describe(load)}):")
+        print(bench_sessions.table(many_at_once))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(
@@ -1102,12 +1150,14 @@ def measure_apart(scale: int, args) -> list[Measurement]:
     process (their pandas tables freed, Streamlit loaded, a larger heap for
     every garbage collection), the map's arcs at 1,000,000 took 5-15 ms longer
     than in a fresh process."""
+    from reliefhub import bench_sessions
+
     with tempfile.TemporaryDirectory(prefix="reliefhub-bench-") as folder:
         handed_back = Path(folder) / "measurements.json"
         command = [
             sys.executable, "-m", "reliefhub", "bench", "--scales", str(scale), "--repeat", str(args.repeat),
             "--seed", str(args.seed), "--cache", str(Path(args.cache).resolve()), "--parts", args.parts,
-            "--measurements-to", str(handed_back),
+            "--measurements-to", str(handed_back), *bench_sessions.command_line(args),
         ]  # fmt: skip
         subprocess.run(command, check=True, cwd=REPO_DIR)
         return [Measurement(**row) for row in json.loads(handed_back.read_text())]
