@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reliefhub import DATA_DIR, QUERIES_DIR, movements
+from reliefhub import DATA_DIR, QUERIES_DIR, migrations, models
 from reliefhub.loader import apply_views, build_database
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
@@ -95,21 +96,49 @@ class ResultCache:
             self._bytes = 0
 
 
-class Database:
-    """A DuckDB file opened once per process and shared by every session's thread."""
+class FiguresOutOfDate(RuntimeError):
+    """The stored models need a refresh (Database.refresh) before they are read."""
 
-    def __init__(self, path: Path, *, read_only: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES):
+
+# What every committed write runs inside its transaction: the models catch up.
+AFTER_WRITE = (models.catch_up,)
+
+
+class Database:
+    """A DuckDB file opened once per process and shared by every session's thread.
+
+    Opening migrates the file if it is older than the code, and finds out
+    (without changing them) which stored models cannot be trusted: `stale`
+    names them, and `refresh` rebuilds them as a step of its own, with
+    progress; until then queries refuse to run rather than show old figures.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        after_write=AFTER_WRITE,
+    ):
         self.path = Path(path)
         self.read_only = read_only
-        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        self.after_write = tuple(after_write)
         if not read_only:
-            apply_views(self.connection)
+            migrations.migrate(self.path, say=lambda text: print(text, file=sys.stderr))
+        self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        self.stale: dict[str, str] = {}
+        if not read_only:
+            models.define(self.connection)
+            self.stale = models.stale(self.connection)
+            if not self.stale:
+                apply_views(self.connection)
         self._cache = ResultCache(cache_bytes)
         # A DuckDB cursor must not be shared between threads, and making one
         # costs about 0.3 ms: each thread (a session's script run) keeps its own.
         self._cursors = threading.local()
         self._version = 0
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run queries/<name>.sql with its named parameters taken from params.
@@ -117,6 +146,8 @@ class Database:
         The returned frame may be shared with other sessions: copy before
         changing it in place.
         """
+        if self.stale:
+            raise FiguresOutOfDate(f"{self.path}: figures need updating first ({', '.join(self.stale)})")
         sql = query_text(name)
         params = params or {}
         missing = [p for p in parameter_names(sql) if p not in params]
@@ -144,21 +175,45 @@ class Database:
     def transaction(self):
         """All of a change or none of it, one writer at a time in this process.
 
-        Yields a cursor inside an open transaction. On success the stored
-        movements catch up with the change, the change is committed with the
-        data's change time, and cached results are forgotten; on any error
-        everything is rolled back.
+        Yields a cursor inside an open transaction. On success the after-write
+        hooks run (the stored models catch up with the change), the change is
+        committed with the data's change time, and cached results are
+        forgotten; on any error everything is rolled back.
         """
+        if self.stale:
+            raise FiguresOutOfDate(f"{self.path}: figures need updating before a change is written")
+        with self._writing() as cursor:
+            yield cursor
+            for hook in self.after_write:
+                hook(cursor)
+            cursor.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
+                {"now": datetime.now(UTC).isoformat(timespec="seconds")},
+            )
+
+    def refresh(self, progress: models.Progress | None = None, *, also=()) -> list[str]:
+        """Rebuild the stale models (and those named in `also`, with every
+        model that reads them) in one transaction; returns the names asked
+        for. A thread that calls this while another refreshes waits, then
+        finds nothing left to do."""
+        with self._write_lock:  # reentrant: held until `stale` says what was committed
+            names = sorted(set(self.stale) | set(also))
+            if names:
+                with self._writing() as cursor:
+                    models.build_all(cursor, set(names), progress)
+                    apply_views(cursor)
+                self.stale = {}
+            return names
+
+    @contextmanager
+    def _writing(self):
+        """A cursor in a transaction under the write lock: committed, and the
+        cached results forgotten, when the block ends; rolled back on error."""
         with self._write_lock:
             cursor = self.connection.cursor()
             try:
                 cursor.begin()
                 yield cursor
-                movements.catch_up(cursor)
-                cursor.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
-                    {"now": datetime.now(UTC).isoformat(timespec="seconds")},
-                )
                 cursor.commit()
             except BaseException:
                 cursor.rollback()
