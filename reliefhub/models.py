@@ -294,17 +294,19 @@ def differences(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, lis
     found: dict[str, list[str]] = {}
     present = existing_tables(con)
     built: list[str] = []
+    # `main.x` would find the temporary table first: name the file's catalogue.
+    stored = '"{}".main'.format(con.execute("SELECT current_database()").fetchone()[0].replace('"', '""'))
     try:
         for m in stored_models():
             if m.name not in present or view_name(m) not in present:
                 found[m.name] = ["not stored"]
                 continue
             if m.kind == "keys":
-                problems = _key_problems(con, m, limit)
+                problems = _key_problems(con, m, stored, limit)
             else:
                 con.execute(f"CREATE TEMP TABLE {m.name} AS SELECT * FROM {view_name(m)}")  # noqa: S608
                 built.append(m.name)
-                problems = _row_differences(con, m.name, limit)
+                problems = _row_differences(con, m.name, stored, limit)
             if problems:
                 found[m.name] = problems
     finally:
@@ -313,31 +315,32 @@ def differences(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, lis
     return found
 
 
-def _row_differences(con: duckdb.DuckDBPyConnection, name: str, limit: int) -> list[str]:
+def _row_differences(con: duckdb.DuckDBPyConnection, name: str, stored: str, limit: int) -> list[str]:
     rows = con.execute(
         f"""
         (SELECT 'stored, not defined' AS side, *
-         FROM (FROM main.{name} EXCEPT ALL FROM temp.{name}) LIMIT {limit})
+         FROM (FROM {stored}.{name} EXCEPT ALL FROM temp.{name}) LIMIT {limit})
         UNION ALL
         (SELECT 'defined, not stored', *
-         FROM (FROM temp.{name} EXCEPT ALL FROM main.{name}) LIMIT {limit})
+         FROM (FROM temp.{name} EXCEPT ALL FROM {stored}.{name}) LIMIT {limit})
         """  # noqa: S608 (model names and a number)
     ).fetchall()
     return [f"{side}: {tuple(rest)}" for side, *rest in rows]
 
 
-def _key_problems(con: duckdb.DuckDBPyConnection, m: Model, limit: int) -> list[str]:
+def _key_problems(con: duckdb.DuckDBPyConnection, m: Model, stored: str, limit: int) -> list[str]:
     """A key per natural key in use, and no key or natural key twice."""
     natural = m.natural_key
     rows = con.execute(
         f"""
-        (SELECT 'no key for', ({natural})::VARCHAR FROM (
-            SELECT {natural} FROM {view_name(m)} EXCEPT SELECT {natural} FROM main.{m.name}) LIMIT {limit})
-        UNION ALL
-        (SELECT 'key used twice', {m.key}::VARCHAR FROM main.{m.name} GROUP BY {m.key} HAVING count(*) > 1
+        (SELECT 'no key for', ({natural})::VARCHAR
+         FROM (SELECT {natural} FROM {view_name(m)} EXCEPT SELECT {natural} FROM {stored}.{m.name})
          LIMIT {limit})
         UNION ALL
-        (SELECT 'natural key numbered twice', ({natural})::VARCHAR FROM main.{m.name}
+        (SELECT 'key used twice', {m.key}::VARCHAR FROM {stored}.{m.name} GROUP BY {m.key} HAVING count(*) > 1
+         LIMIT {limit})
+        UNION ALL
+        (SELECT 'natural key numbered twice', ({natural})::VARCHAR FROM {stored}.{m.name}
          GROUP BY {natural} HAVING count(*) > 1 LIMIT {limit})
         """  # noqa: S608 (names from the model's header)
     ).fetchall()
