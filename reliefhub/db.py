@@ -100,7 +100,9 @@ class FiguresOutOfDate(RuntimeError):
     """The stored models need a refresh (Database.refresh) before they are read."""
 
 
-# What every committed write runs inside its transaction: the models catch up.
+# What every write runs inside its transaction before it commits, given the
+# write's cursor and a cursor that still reads the data as it was before the
+# write began: the models catch up.
 AFTER_WRITE = (models.catch_up,)
 
 
@@ -183,9 +185,15 @@ class Database:
         if self.stale:
             raise FiguresOutOfDate(f"{self.path}: figures need updating before a change is written")
         with self._writing() as cursor:
-            yield cursor
-            for hook in self.after_write:
-                hook(cursor)
+            before = self.connection.cursor()
+            try:
+                before.begin()
+                before.execute("SELECT count(*) FROM meta").fetchone()  # fixes what it sees: now
+                yield cursor
+                for hook in self.after_write:
+                    hook(cursor, before)
+            finally:
+                before.close()
             cursor.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
                 {"now": datetime.now(UTC).isoformat(timespec="seconds")},

@@ -38,6 +38,7 @@ from functools import cache
 import duckdb
 
 from reliefhub import PACKAGE_DIR
+from reliefhub.validation import primary_key
 
 MODELS_DIR = PACKAGE_DIR / "models"
 THROUGH_KEY = "models_through_change"
@@ -126,9 +127,13 @@ def dependents(names: set[str]) -> set[str]:
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The file's tables and views; a view under a stored model's name (from
+    before the model was stored) does not count."""
     rows = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary "
-        "UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT temporary"
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT temporary "
+        "AND NOT list_contains($stored, view_name)",
+        {"stored": [m.name for m in stored_models()]},
     ).fetchall()
     return {name for (name,) in rows}
 
@@ -153,6 +158,9 @@ def build(con: duckdb.DuckDBPyConnection, m: Model) -> None:
     """Store one model whole from its definition and record its digest."""
     con.execute(f"CREATE OR REPLACE VIEW {view_name(m)} AS {m.definition}")
     if m.stored:
+        was_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = $n", {"n": m.name})
+        if was_view.fetchone()[0]:  # a database from before the model was stored
+            con.execute(f"DROP VIEW {m.name}")
         order = f" ORDER BY {m.order}" if m.order else ""
         con.execute(f"CREATE OR REPLACE TABLE {m.name} AS SELECT * FROM {view_name(m)}{order}")  # noqa: S608
         _set_meta(con, f"model:{m.name}", m.digest)
@@ -244,9 +252,11 @@ def stale(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 # ---------------------------------------------------------------- after each write
 
 
-def catch_up(con: duckdb.DuckDBPyConnection) -> int:
+def catch_up(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection | None = None) -> int:
     """Replace what the audit rows not yet applied touched; returns how many
-    changes were applied. Call inside the write's transaction."""
+    changes were applied. Call inside the write's transaction; `before`, a
+    cursor still reading the data as it was before the write, lets the
+    fingerprints be updated from the changed rows alone."""
     through = int(_meta(con, THROUGH_KEY) or 0)
     last = last_change(con)
     if last <= through:
@@ -265,14 +275,37 @@ def catch_up(con: duckdb.DuckDBPyConnection) -> int:
         "SELECT table_name, record_id FROM audit_log WHERE change_id > $through",
         {"through": through},
     )
-    changed = [t for (t,) in con.execute("SELECT DISTINCT table_name FROM touched_changes").fetchall()]
     con.execute((MODELS_DIR / "_touched.sql").read_text())
     for m in stored_models():
         con.execute(m.refresh) if m.refresh else build(con, m)
+    update_fingerprints(con, before)
     _drop_touched(con)
     _set_meta(con, THROUGH_KEY, str(last))
-    record_fingerprints(con, [t for t in SOURCE_TABLES if t in changed])
     return last - through
+
+
+def update_fingerprints(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection | None) -> None:
+    """The fingerprints of the tables in touched_changes, from the touched
+    rows as they were and are (an XOR takes the old rows' hashes back out),
+    so a save need not hash a million rows; counted whole without `before`."""
+    changed = con.execute(
+        "SELECT table_name, list(DISTINCT record_id) FROM touched_changes GROUP BY ALL"
+    ).fetchall()
+    for table, ids in changed:
+        if table not in SOURCE_TABLES:
+            continue
+        recorded = _meta(con, f"fingerprint:{table}")
+        if before is None or recorded is None:
+            record_fingerprints(con, [table])
+            continue
+        touched = (
+            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} t "  # noqa: S608 (a source table)
+            f"WHERE {primary_key(con, table)} IN (SELECT unnest($ids))"
+        )
+        old_rows, old_hash = before.execute(touched, {"ids": ids}).fetchone()
+        new_rows, new_hash = con.execute(touched, {"ids": ids}).fetchone()
+        rows, hashed = map(int, recorded.split(":"))
+        _set_meta(con, f"fingerprint:{table}", f"{rows - old_rows + new_rows}:{hashed ^ old_hash ^ new_hash}")
 
 
 def _drop_touched(con: duckdb.DuckDBPyConnection) -> None:
@@ -281,6 +314,7 @@ def _drop_touched(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         con.execute(f"DROP TABLE temp.{name}")
     con.execute("DROP MACRO IF EXISTS temp.touched_movement")
+    con.execute("RESET VARIABLE touched_routes")
 
 
 # ---------------------------------------------------------------- check

@@ -1,11 +1,8 @@
 -- kind: in place
 -- Any database from before numbered migrations, brought to release 0.1's
--- schema. Databases made before `movements` was stored had it as a view: the
--- view goes, and the table is built when the figures are next refreshed.
--- Databases made before the audit trail existed get it (as schema.sql
--- defines it); IF NOT EXISTS leaves a newer one's as it is.
-DROP VIEW IF EXISTS movements;
-
+-- schema: databases made before the audit trail existed get it (as schema.sql
+-- defines it); IF NOT EXISTS leaves a newer one's as it is. (Those made before
+-- `movements` was stored had it as a view, which models.build replaces.)
 CREATE TABLE IF NOT EXISTS audit_log (
     change_id    BIGINT      NOT NULL,
     change_set   VARCHAR     NOT NULL,
