@@ -67,6 +67,19 @@ def all_migrations(directory: Path | None = None) -> list[Migration]:
     return found
 
 
+def optional_in_files() -> dict[str, list[str]]:
+    """Columns an import file may leave out, by table: those a migration added
+    and declared `-- optional in files: table.column, ...`, so files written
+    before the column existed keep importing."""
+    found: dict[str, list[str]] = {}
+    for migration in all_migrations():
+        for line in re.findall(r"^-- optional in files: (.+)$", migration.sql, flags=re.MULTILINE):
+            for name in line.split(","):
+                table, column = name.strip().split(".")
+                found.setdefault(table, []).append(column)
+    return found
+
+
 def latest(directory: Path | None = None) -> int:
     return len(all_migrations(directory))
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from reliefhub import migrations
+
 LINE = "__line"
 
 # How a referenced table is named in a message ("unknown country code 'XXX'").
@@ -214,6 +216,18 @@ def _cast(column: str, data_type: str) -> str:
     return f"TRY_CAST({text} AS {data_type}) AS {quote(column)}"
 
 
+def keep_stored_values(con: duckdb.DuckDBPyConnection, table: str, stage: str, left_out: list[str]) -> None:
+    """Columns a file written before they existed leaves out: a stored record
+    keeps its value, a new one has none."""
+    key = quote(primary_key(con, table))
+    for column in left_out:
+        con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN {quote(column)} VARCHAR")
+        con.execute(
+            f"UPDATE {quote(stage)} SET {quote(column)} = stored.{quote(column)}::VARCHAR "
+            f"FROM {quote(table)} stored WHERE {quote(stage)}.{key} = stored.{key}"
+        )
+
+
 def validate_staged(
     con: duckdb.DuckDBPyConnection, table: str, stage: str, file_label: str
 ) -> tuple[str, list[Problem]]:
@@ -226,6 +240,10 @@ def validate_staged(
     columns = table_columns(con, table)
     header = [c for c, _ in table_columns(con, stage) if c != LINE]
     expected = [c for c, _ in columns]
+    left_out = [c for c in migrations.optional_in_files().get(table, ()) if c in expected and c not in header]
+    if left_out:
+        keep_stored_values(con, table, stage, left_out)
+        header += left_out
     problems = [
         Problem(file_label, 1, c, None, "required column is missing from the header")
         for c in expected
