@@ -117,12 +117,17 @@ def migrate(path: Path, directory: Path | None = None, say=lambda text: None) ->
     backup = path.with_name(f"{path.name}.before-{todo[0].label}-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     shutil.copy2(path, backup)
     say(f"Backed up {path} to {backup}")
-    for migration in todo:
-        say(f"Applying migration {migration.label}")
-        if migration.kind == "rebuild":
-            rebuild(path, migration)
-        else:
-            apply_in_place(path, migration)
+    try:
+        for migration in todo:
+            say(f"Applying migration {migration.label}")
+            if migration.kind == "rebuild":
+                rebuild(path, migration)
+            else:
+                apply_in_place(path, migration)
+    except BaseException:
+        shutil.copy2(backup, path)  # all of them or none: back to the file as it was
+        say(f"Migration failed; {path} is as it was")
+        raise
     return [m.label for m in todo]
 
 
