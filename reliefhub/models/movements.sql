@@ -29,11 +29,10 @@ SET VARIABLE touched_routes = (SELECT list(route) FROM touched_routes);
 DELETE FROM movements
 WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, destination_place_id);
 
-INSERT INTO movements
-SELECT t.*, r.route, k.flight_key, mk.material_key, ak.aircraft_key
-FROM touched_rows t
-JOIN movement_routes r USING (origin_place_id, destination_place_id)
-LEFT JOIN movement_flight_keys k USING (flight_id)
-LEFT JOIN movement_material_keys mk USING (material_code)
-LEFT JOIN movement_aircraft_keys ak ON ak.aircraft = aircraft_name(t.flight_id, t.operator, t.aircraft_type)
-ORDER BY t.event_date, t.record_kind, t.record_id;
+-- The definition itself, over the touched rows alone: a temporary view of
+-- that name is found before the stored one while it exists.
+CREATE OR REPLACE TEMP VIEW movement_source AS FROM touched_rows;
+
+INSERT INTO movements SELECT * FROM movements_definition ORDER BY event_date, record_kind, record_id;
+
+DROP VIEW temp.movement_source;
