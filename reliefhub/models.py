@@ -314,7 +314,6 @@ def _drop_touched(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         con.execute(f"DROP TABLE temp.{name}")
     con.execute("DROP MACRO IF EXISTS temp.touched_movement")
-    con.execute("RESET VARIABLE touched_routes")
 
 
 # ---------------------------------------------------------------- check

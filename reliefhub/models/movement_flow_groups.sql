@@ -24,4 +24,4 @@ GROUP BY ALL
 DELETE FROM movement_flow_groups WHERE route IN (SELECT route FROM touched_routes);
 
 INSERT INTO movement_flow_groups
-SELECT * FROM movement_flow_groups_definition WHERE list_contains(getvariable('touched_routes'), route);
+SELECT * FROM movement_flow_groups_definition WHERE route IN (SELECT route FROM touched_routes);

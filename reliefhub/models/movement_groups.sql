@@ -22,4 +22,4 @@ GROUP BY ALL
 DELETE FROM movement_groups WHERE route IN (SELECT route FROM touched_routes);
 
 INSERT INTO movement_groups
-SELECT * FROM movement_groups_definition WHERE list_contains(getvariable('touched_routes'), route);
+SELECT * FROM movement_groups_definition WHERE route IN (SELECT route FROM touched_routes);

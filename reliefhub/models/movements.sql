@@ -22,10 +22,6 @@ WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, desti
 UNION
 SELECT r.route FROM touched_rows t JOIN movement_routes r USING (origin_place_id, destination_place_id);
 
--- Also as a list: a filter on a list, unlike one on a subquery, reaches below
--- a grouping, so a group model's refresh adds up only the routes touched.
-SET VARIABLE touched_routes = (SELECT list(route) FROM touched_routes);
-
 DELETE FROM movements
 WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, destination_place_id);
 
