@@ -349,6 +349,15 @@ def differences(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, lis
 
 
 def _row_differences(con: duckdb.DuckDBPyConnection, name: str, stored: str, limit: int) -> list[str]:
+    """The rows in one and not the other. Equal row counts and sums of row
+    hashes settle most checks in one pass each; only unequal ones are
+    compared row by row (far slower at a million rows)."""
+    summary = "SELECT count(*), sum(hash(t)::HUGEINT) FROM {} t"
+    if (
+        con.execute(summary.format(f"{stored}.{name}")).fetchone()
+        == con.execute(summary.format(f"temp.{name}")).fetchone()
+    ):
+        return []
     rows = con.execute(
         f"""
         (SELECT 'stored, not defined' AS side, *
