@@ -197,18 +197,8 @@ def run_bench(args: argparse.Namespace) -> int:
     return bench.main(args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    build = commands.add_parser(
-        "build-db", parents=[common], help="rebuild the database from the sources in data/"
-    )
-    build.add_argument("--data", default=str(DATA_DIR), help="folder of source CSV files")
-    build.set_defaults(run=build_db)
-
+def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
+    """`check` and `migrate`: the stored models and the schema's version."""
     checking = commands.add_parser(
         "check",
         parents=[common],
@@ -223,6 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         "migrate", parents=[common], help="apply the migrations the database lacks, after a backup copy"
     )
     migrating.set_defaults(run=migrate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser(
+        "build-db", parents=[common], help="rebuild the database from the sources in data/"
+    )
+    build.add_argument("--data", default=str(DATA_DIR), help="folder of source CSV files")
+    build.set_defaults(run=build_db)
+
+    add_model_commands(commands, common)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"
