@@ -23,5 +23,12 @@ GROUP BY ALL
 ---- refresh
 DELETE FROM movement_flow_groups WHERE route IN (SELECT route FROM touched_routes);
 
-INSERT INTO movement_flow_groups
-SELECT * FROM movement_flow_groups_definition WHERE route IN (SELECT route FROM touched_routes);
+-- Over the touched routes' groups alone, as movement_groups does.
+CREATE OR REPLACE TEMP TABLE touched_route_groups AS
+SELECT * FROM movement_groups WHERE route IN (SELECT route FROM touched_routes);
+
+CREATE OR REPLACE TEMP VIEW movement_groups AS FROM touched_route_groups;
+
+INSERT INTO movement_flow_groups SELECT * FROM movement_flow_groups_definition;
+
+DROP VIEW temp.movement_groups;

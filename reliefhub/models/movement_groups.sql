@@ -21,5 +21,14 @@ GROUP BY ALL
 ---- refresh
 DELETE FROM movement_groups WHERE route IN (SELECT route FROM touched_routes);
 
-INSERT INTO movement_groups
-SELECT * FROM movement_groups_definition WHERE route IN (SELECT route FROM touched_routes);
+-- The definition read over the touched routes' movements alone (a temporary
+-- view of that name is found before the stored table): filtering after the
+-- grouping would add up every movement.
+CREATE OR REPLACE TEMP TABLE touched_route_movements AS
+SELECT * FROM movements WHERE route IN (SELECT route FROM touched_routes);
+
+CREATE OR REPLACE TEMP VIEW movements AS FROM touched_route_movements;
+
+INSERT INTO movement_groups SELECT * FROM movement_groups_definition;
+
+DROP VIEW temp.movements;
