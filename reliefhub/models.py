@@ -3,8 +3,10 @@
 Each file holds a header (`-- model:`, `-- kind:`, `-- depends on:`, `-- order:`,
 `-- touched by:`, and for key tables `-- key:` and `-- natural key:`), the
 definition (a SELECT after `---- definition`) and, for models kept up to date
-row by row, the statements that replace what a change touched (after
-`---- refresh`). The engine here builds, refreshes and checks any of them:
+row by row, either `-- refresh by: column in touched_table` (the rows with
+the keys a change touched are replaced from the definition) or the
+statements that replace what a change touched (after `---- refresh`). The
+engine here builds, refreshes and checks any of them:
 
 - `build` stores a model whole from its definition (the view
   `<model>_definition`), and records its digest: the hash of its definition
@@ -54,6 +56,7 @@ class Model:
     depends_on: tuple[str, ...]
     definition: str
     refresh: str | None
+    refresh_by: tuple[str, str] | None  # (column, temp table of its touched values)
     order: str | None
     key: str | None
     natural_key: str | None
@@ -80,6 +83,7 @@ def parse_model(text: str) -> Model:
         depends_on=tuple(name.strip() for name in header["depends on"].split(",")),
         definition=sections["definition"].strip().rstrip(";"),
         refresh=sections.get("refresh"),
+        refresh_by=tuple(header["refresh by"].split()[0:3:2]) if "refresh by" in header else None,
         order=header.get("order"),
         key=header.get("key"),
         natural_key=header.get("natural key"),
@@ -277,11 +281,33 @@ def catch_up(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection |
     )
     con.execute((MODELS_DIR / "_touched.sql").read_text())
     for m in stored_models():
-        con.execute(m.refresh) if m.refresh else build(con, m)
+        if m.refresh_by:
+            refresh_by_key(con, m)
+        elif m.refresh:
+            con.execute(m.refresh)
+        else:
+            build(con, m)
     update_fingerprints(con, before)
     _drop_touched(con)
     _set_meta(con, THROUGH_KEY, str(last))
     return last - through
+
+
+def refresh_by_key(con: duckdb.DuckDBPyConnection, m: Model) -> None:
+    """Replace the rows whose key (`-- refresh by: column in touched_table`) a
+    change touched: the definition is read over its inputs' rows with those
+    keys alone, each shadowed by a temporary view of its name, since a filter
+    applied after the definition's grouping would add up every row."""
+    column, touched = m.refresh_by
+    chosen = f"{column} IN (SELECT {column} FROM {touched})"  # noqa: S608 (names from the model's header)
+    con.execute(f"DELETE FROM {m.name} WHERE {chosen}")  # noqa: S608 (names from the model's header)
+    inputs = [d for d in m.depends_on if d in {s.name for s in stored_models()}]
+    for name in inputs:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE touched_{name} AS SELECT * FROM {name} WHERE {chosen}")  # noqa: S608
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS FROM touched_{name}")
+    con.execute(f"INSERT INTO {m.name} SELECT * FROM {view_name(m)}")  # noqa: S608
+    for name in inputs:
+        con.execute(f"DROP VIEW temp.{name}")
 
 
 def update_fingerprints(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection | None) -> None:

@@ -2,7 +2,7 @@
 -- kind: table
 -- depends on: movement_groups
 -- order: route
--- touched by: touched_routes (movements' refresh)
+-- refresh by: route in touched_routes (movements' refresh)
 -- The groups once more, without what the map's arcs never tell apart (the
 -- material, record kind and status): about half as many rows, which is what
 -- the map adds up when neither a material nor a date is chosen (views.sql,
@@ -20,15 +20,3 @@ SELECT route, flight_key, aircraft_key, mode, material_category, cargo_kind,
        key_bit(aircraft_key)                                             AS aircraft_bits
 FROM movement_groups
 GROUP BY ALL
----- refresh
-DELETE FROM movement_flow_groups WHERE route IN (SELECT route FROM touched_routes);
-
--- Over the touched routes' groups alone, as movement_groups does.
-CREATE OR REPLACE TEMP TABLE touched_route_groups AS
-SELECT * FROM movement_groups WHERE route IN (SELECT route FROM touched_routes);
-
-CREATE OR REPLACE TEMP VIEW movement_groups AS FROM touched_route_groups;
-
-INSERT INTO movement_flow_groups SELECT * FROM movement_flow_groups_definition;
-
-DROP VIEW temp.movement_groups;
