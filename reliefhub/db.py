@@ -53,7 +53,7 @@ def _freeze(value):
 
 def frame_bytes(frame: pd.DataFrame) -> int:
     """The frame's size in memory, read from its columns' buffers: exact for
-    numbers, dates and Arrow strings, and 1-1.5 ms quicker per query than
+    numbers, dates and Arrow strings, and quicker than
     memory_usage(deep=True), which builds a Series. Only columns of Python
     objects need counting one by one."""
     return sum(
@@ -137,7 +137,7 @@ class Database:
                 apply_views(self.connection)
         self._cache = ResultCache(cache_bytes)
         # A DuckDB cursor must not be shared between threads, and making one
-        # costs about 0.3 ms: each thread (a session's script run) keeps its own.
+        # per query costs time: each thread (a session's script run) keeps its own.
         self._cursors = threading.local()
         self._version = 0
         self._write_lock = threading.RLock()
