@@ -5,6 +5,7 @@ stored model equals its definition after any sequence of writes."""
 import contextlib
 import datetime as dt
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -55,6 +56,37 @@ def test_an_update_outside_the_hub_marks_the_models_that_read_it(writable_db):
         assert models.differences(db.connection.cursor()) == {}
         figures = db.query("headline_figures", no_filters(as_of=dt.date(2020, 4, 30)))
         assert figures.at[0, "shipments_in_transit"] == 0
+    finally:
+        db.close()
+
+
+def test_a_refresh_under_way_is_waited_for_and_not_repeated(writable_db):
+    path = writable_db.path
+    writable_db.close()
+    write_outside_the_hub(path, "UPDATE shipments SET quantity = 7 WHERE shipment_id = 'shp-pat-1'")
+    db = Database(path)
+    started, carry_on = threading.Event(), threading.Event()
+
+    def slowly(done: float, text: str) -> None:
+        started.set()
+        carry_on.wait(10)
+
+    first = threading.Thread(target=db.refresh, kwargs={"progress": slowly})
+    first.start()
+    started.wait(10)
+    assert db.stale  # a page arriving now says "Updating figures" and waits with it
+    second_found = []
+    second = threading.Thread(target=lambda: second_found.append(db.refresh()))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()
+    carry_on.set()
+    first.join(10)
+    second.join(10)
+    try:
+        assert second_found == [[]]
+        assert db.stale == {}
+        assert models.differences(db.connection.cursor()) == {}
     finally:
         db.close()
 
