@@ -1,8 +1,11 @@
-"""Command line: python -m reliefhub build-db | backup | restore | export | import | generate | bench.
+"""Command line: python -m reliefhub COMMAND, one of build-db, backup, restore, check, migrate,
+export, import, generate, bench, for example:
 
 python -m reliefhub build-db
 python -m reliefhub backup
 python -m reliefhub restore data/backups/reliefhub-20200401T120000000000Z.duckdb
+python -m reliefhub check --repair
+python -m reliefhub migrate
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
 python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import DATA_DIR, backups, exports, faults
+from reliefhub import DATA_DIR, backups, exports, faults, migrations, models
 from reliefhub.db import Database, database_path, ensure_database, holds_changes
 from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
@@ -109,20 +112,63 @@ def restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_database(args: argparse.Namespace, instead: str) -> Database | None:
-    """The command's database, built if missing; None (with the reason printed)
-    while another process, usually the dashboard, holds it: DuckDB lets one
-    process at a time open a database file for writing."""
+def open_database(args: argparse.Namespace, instead: str, *, refresh: bool = True) -> Database | None:
+    """The command's database, built if missing, migrated, and (unless told
+    otherwise) its figures brought up to date, saying so; None (with the
+    reason printed) while another process, usually the dashboard, holds it:
+    DuckDB lets one process at a time open a database file for writing."""
     path = Path(args.db or database_path())
     try:
         ensure_database(path)
-        return Database(path)
+        db = Database(path)
     except duckdb.IOException as error:
         print(f"Cannot open {path}: {error}\nIs the dashboard running on it? {instead}", file=sys.stderr)
         return None
     except faults.DatabaseFault as fault:
         print(f"Cannot open {path}: {fault}", file=sys.stderr)
         return None
+    if refresh and db.stale:
+        reasons = ", ".join(f"{name} ({why})" for name, why in db.stale.items())
+        print(f"Updating figures: {reasons}", file=sys.stderr)
+        db.refresh(progress=lambda done, text: print(f"[{done:4.0%}] {text}", file=sys.stderr, flush=True))
+    return db
+
+
+def check(args: argparse.Namespace) -> int:
+    """Exit 0 when every stored model equals its definition (after --repair,
+    when it does now), 1 with the first differences listed."""
+    db = open_database(args, "Stop it, then check.", refresh=False)
+    if db is None:
+        return 2
+    try:
+        for name, why in db.stale.items():
+            print(f"{name}: stale, {why}")
+        found = models.differences(db.connection.cursor())
+        for name, problems in found.items():
+            print(f"{name} differs from its definition:")
+            for problem in problems:
+                print(f"  {problem}")
+        if args.repair and (found or db.stale):
+            repaired = db.refresh(also=found)
+            print(f"Rebuilt {', '.join(repaired)} and the models that read them.")
+            found = models.differences(db.connection.cursor())
+        if found:
+            return 1
+        print(f"Every stored model ({len(models.stored_models())}) equals its definition.")
+        return 0
+    finally:
+        db.close()
+
+
+def migrate(args: argparse.Namespace) -> int:
+    path = Path(args.db or database_path())
+    try:
+        applied = migrations.migrate(path, say=print)
+    except (migrations.MigrationError, duckdb.Error) as error:
+        print(f"migrate failed; {path} was left as it was: {error}", file=sys.stderr)
+        return 1
+    print(f"{path} is at schema version {migrations.latest()}" + (" (nothing to do)" if not applied else ""))
+    return 0
 
 
 def export(args: argparse.Namespace) -> int:
@@ -274,6 +320,24 @@ def add_backup_commands(commands, common: argparse.ArgumentParser) -> None:
     back.set_defaults(run=restore)
 
 
+def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
+    """`check` and `migrate`: the stored models and the schema's version."""
+    checking = commands.add_parser(
+        "check",
+        parents=[common],
+        help="build every stored model again from its definition and compare it with what is stored",
+        description="Exit status: 0 every model equals its definition, 1 differences (listed), "
+        "2 could not run.",
+    )
+    checking.add_argument("--repair", action="store_true", help="rebuild the models that differ")
+    checking.set_defaults(run=check)
+
+    migrating = commands.add_parser(
+        "migrate", parents=[common], help="apply the migrations the database lacks, after a backup copy"
+    )
+    migrating.set_defaults(run=migrate)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -289,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     build.set_defaults(run=build_db)
     add_backup_commands(commands, common)
+
+    add_model_commands(commands, common)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"

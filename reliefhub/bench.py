@@ -1034,6 +1034,7 @@ def run(
         cached, sources = cached_database(scale, seed, cache_dir, say)
         db_path = working_copy(cached, work, f"bench-{scale}.duckdb")
         probe = Database(db_path, cache_bytes=0)
+        probe.refresh()  # a database cached by older code has older models
         scenario_params = scenarios(probe)
         probe.close()
         if "queries" in parts:

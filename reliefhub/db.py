@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from reliefhub import DATA_DIR, QUERIES_DIR, backups, faults, movements
+from reliefhub import DATA_DIR, QUERIES_DIR, backups, faults, migrations, models
 from reliefhub.loader import apply_views, build_database
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
@@ -65,7 +66,7 @@ def _freeze(value):
 
 def frame_bytes(frame: pd.DataFrame) -> int:
     """The frame's size in memory, read from its columns' buffers: exact for
-    numbers, dates and Arrow strings, and 1-1.5 ms quicker per query than
+    numbers, dates and Arrow strings, and quicker than
     memory_usage(deep=True), which builds a Series. Only columns of Python
     objects need counting one by one."""
     return sum(
@@ -123,23 +124,53 @@ def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-class Database:
-    """A DuckDB file opened once per process and shared by every session's thread."""
+class FiguresOutOfDate(RuntimeError):
+    """The stored models need a refresh (Database.refresh) before they are read."""
 
-    def __init__(self, path: Path, *, read_only: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES):
+
+# What every write runs inside its transaction before it commits, given the
+# write's cursor and a cursor that still reads the data as it was before the
+# write began: the models catch up.
+AFTER_WRITE = (models.catch_up,)
+
+
+class Database:
+    """A DuckDB file opened once per process and shared by every session's thread.
+
+    Opening migrates the file if it is older than the code, and finds out
+    (without changing them) which stored models cannot be trusted: `stale`
+    names them, and `refresh` rebuilds them as a step of its own, with
+    progress; until then queries refuse to run rather than show old figures.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        after_write=AFTER_WRITE,
+    ):
         self.path = Path(path)
         self.read_only = read_only
+        self.after_write = tuple(after_write)
+        if not read_only:
+            migrations.migrate(self.path, say=lambda text: print(text, file=sys.stderr))
         self.connection = _open_verified(self.path, read_only)
         # Set when the file is found damaged or gone: writing stops, with this reason.
         self.fault: str | None = None
+        self.stale: dict[str, str] = {}
         if not read_only:
-            apply_views(self.connection)
+            models.define(self.connection)
+            self.stale = models.stale(self.connection)
+            if not self.stale:
+                apply_views(self.connection)
         self._cache = ResultCache(cache_bytes)
         # A DuckDB cursor must not be shared between threads, and making one
-        # costs about 0.3 ms: each thread (a session's script run) keeps its own.
+        # per query costs time: each thread (a session's script run) keeps its own.
         self._cursors = threading.local()
         self._version = 0
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run queries/<name>.sql with its named parameters taken from params.
@@ -147,6 +178,8 @@ class Database:
         The returned frame may be shared with other sessions: copy before
         changing it in place.
         """
+        if self.stale:
+            raise FiguresOutOfDate(f"{self.path}: figures need updating first ({', '.join(self.stale)})")
         sql = query_text(name)
         params = params or {}
         missing = [p for p in parameter_names(sql) if p not in params]
@@ -174,11 +207,46 @@ class Database:
     def transaction(self):
         """All of a change or none of it, one writer at a time in this process.
 
-        Yields a cursor inside an open transaction. On success the stored
-        movements catch up with the change, the change is committed with the
-        data's change time, and cached results are forgotten; on any error
-        everything is rolled back.
+        Yields a cursor inside an open transaction. On success the after-write
+        hooks run (the stored models catch up with the change), the change is
+        committed with the data's change time, and cached results are
+        forgotten; on any error everything is rolled back.
         """
+        if self.stale:
+            raise FiguresOutOfDate(f"{self.path}: figures need updating before a change is written")
+        with self._writing() as cursor:
+            before = self.connection.cursor()
+            try:
+                before.begin()
+                before.execute("SELECT count(*) FROM meta").fetchone()  # fixes what it sees: now
+                yield cursor
+                for hook in self.after_write:
+                    hook(cursor, before)
+            finally:
+                before.close()
+            cursor.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
+                {"now": datetime.now(UTC).isoformat(timespec="seconds")},
+            )
+
+    def refresh(self, progress: models.Progress | None = None, *, also=()) -> list[str]:
+        """Rebuild the stale models (and those named in `also`, with every
+        model that reads them) in one transaction; returns the names asked
+        for. A thread that calls this while another refreshes waits, then
+        finds nothing left to do."""
+        with self._write_lock:  # reentrant: held until `stale` says what was committed
+            names = sorted(set(self.stale) | set(also))
+            if names:
+                with self._writing() as cursor:
+                    models.build_all(cursor, set(names), progress)
+                    apply_views(cursor)
+                self.stale = {}
+            return names
+
+    @contextmanager
+    def _writing(self):
+        """A cursor in a transaction under the write lock: committed, and the
+        cached results forgotten, when the block ends; rolled back on error."""
         with self._write_lock:
             if self.fault:
                 raise faults.DatabaseFault(self.fault)
@@ -186,11 +254,6 @@ class Database:
             try:
                 cursor.begin()
                 yield cursor
-                movements.catch_up(cursor)
-                cursor.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
-                    {"now": datetime.now(UTC).isoformat(timespec="seconds")},
-                )
                 cursor.commit()
             except BaseException:
                 cursor.rollback()

@@ -15,24 +15,22 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import PACKAGE_DIR, movements
+from reliefhub import PACKAGE_DIR, migrations, models
 from reliefhub.validation import Problem, ValidationError, insert_typed, stage_csv, validate_staged
 
-# In the order their references require.
-SOURCE_TABLES = ("countries", "places", "materials", "requests", "flights", "shipments")
+SOURCE_TABLES = models.SOURCE_TABLES
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Today's schema, at the latest migration's version."""
     con.execute((PACKAGE_DIR / "schema.sql").read_text())
-    apply_views(con)
+    migrations.mark_current(con)
+    models.define(con)
 
 
 def apply_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the stored tables, store them if they are missing or out of date,
-    then the views and macros that read them (DuckDB checks a macro's tables
-    when it is created)."""
-    con.execute((PACKAGE_DIR / "stored_sources.sql").read_text())
-    movements.ensure_current(con)
+    """The views and macros the pages' queries read, which read the stored
+    models (DuckDB checks a macro's tables when it is created)."""
     con.execute((PACKAGE_DIR / "views.sql").read_text())
 
 
@@ -83,7 +81,8 @@ def build_database(data_dir: Path, db_path: Path) -> dict[str, int]:
         with duckdb.connect(str(building)) as con:
             create_schema(con)
             counts = load_sources(con, Path(data_dir))
-            movements.rebuild(con)
+            models.build_all(con)
+            apply_views(con)
             now = datetime.now(UTC).isoformat(timespec="seconds")
             con.executemany(
                 "INSERT INTO meta VALUES (?, ?)",

@@ -21,7 +21,7 @@ import openpyxl
 from openpyxl.utils.datetime import from_excel
 
 from reliefhub.exports import HXL_TAGS
-from reliefhub.validation import LINE, Problem, column_rules, quote, table_columns
+from reliefhub.validation import LINE, Problem, column_rules, keep_stored_values, quote, table_columns
 
 SHEET_ROW = "__sheet_row"
 HXL_ROW = 2  # the row under the header may hold the hashtags
@@ -71,8 +71,9 @@ def fit_header(cur: duckdb.DuckDBPyConnection, kind: str, stage: str, label: str
     if ignored:
         header.notices.append(f"Ignored column(s) the {kind} format does not have: {', '.join(ignored)}")
     given = set(targets.values())
+    keep_stored_values(cur, kind, stage, [r.name for r in rules if not r.required and r.name not in given])
     for rule in rules:
-        if rule.name in given:
+        if rule.name in given or not rule.required:
             continue
         cur.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN {quote(rule.name)} VARCHAR")
         # A places row may have its coordinates, country and name filled from a catalogue.

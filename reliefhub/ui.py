@@ -45,7 +45,19 @@ def code_span(text: str) -> str:
 
 
 def database() -> Database:
-    return shared_database()
+    """The shared database, its figures brought up to date first when they
+    need it (a change made outside the hub, a new definition): the page says
+    so while that runs, and a page opened meanwhile waits with it."""
+    db = shared_database()
+    if db.stale:
+        with st.status("Updating figures …") as status:
+
+            def say(done: float, text: str) -> None:
+                status.update(label=f"Updating figures: {text} ({done:.0%})")
+
+            db.refresh(progress=say)
+            status.update(label="Figures updated", state="complete")
+    return db
 
 
 def shared_params(**extra) -> dict:

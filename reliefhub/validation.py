@@ -183,10 +183,6 @@ def stage_csv(
     return [c for c, _ in table_columns(con, stage) if c != LINE]
 
 
-# Columns a file may leave out; each is then empty, which means "not stated"
-# (a partner's file that says nothing about confidence claims none).
-OPTIONAL_COLUMNS = ("confidence", "quantity_precision", "payload_precision")
-
 # CHECKs over two columns, as DuckDB prints them, and how to say them.
 CHECK_WORDS = [
     (r"\(\((\w+) IS NULL\) = \((\w+) = '(\w+)'\)\)", "{1} is '{2}' when, and only when, {0} is empty"),
@@ -248,14 +244,16 @@ def _cast(column: str, data_type: str) -> str:
     return f"TRY_CAST({text} AS {data_type}) AS {quote(column)}"
 
 
-def _with_optional_columns(con: duckdb.DuckDBPyConnection, stage: str, expected: list[str]) -> list[str]:
-    """The staged header, after adding the optional columns it lacks as empty text."""
-    header = [c for c, _ in table_columns(con, stage) if c != LINE]
-    for column in expected:
-        if column in OPTIONAL_COLUMNS and column not in header:
-            con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN {quote(column)} VARCHAR")
-            header.append(column)
-    return header
+def keep_stored_values(con: duckdb.DuckDBPyConnection, table: str, stage: str, left_out: list[str]) -> None:
+    """Columns a file leaves out say nothing about them: a stored record keeps
+    its value, a new one has none."""
+    key = quote(primary_key(con, table))
+    for column in left_out:
+        con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN IF NOT EXISTS {quote(column)} VARCHAR")
+        con.execute(
+            f"UPDATE {quote(stage)} SET {quote(column)} = stored.{quote(column)}::VARCHAR "
+            f"FROM {quote(table)} stored WHERE {quote(stage)}.{key} = stored.{key}"
+        )
 
 
 def validate_staged(
@@ -269,7 +267,11 @@ def validate_staged(
     """
     columns = table_columns(con, table)
     expected = [c for c, _ in columns]
-    header = _with_optional_columns(con, stage, expected)
+    header = [c for c, _ in table_columns(con, stage) if c != LINE]
+    left_out = [r.name for r in column_rules(con, table) if not r.required and r.name not in header]
+    if left_out:
+        keep_stored_values(con, table, stage, left_out)
+        header += left_out
     problems = [
         Problem(file_label, 1, c, None, "required column is missing from the header")
         for c in expected

@@ -8,7 +8,7 @@
 -- are neither dropped nor pinned to the 1st. (list_contains per column is
 -- several times faster than building a list per row for list_has_any. The
 -- materials are matched by their small integer key: DuckDB turns the few keys
--- chosen into a filter on the scan itself, 24 -> 10 ms at a million rows.)
+-- chosen into a filter on the scan itself.)
 CREATE OR REPLACE MACRO matches_countries_and_modes(
     countries, modes, origin_iso3, destination_iso3, recipient_iso3, provider_iso3, mode
 ) AS

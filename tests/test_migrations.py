@@ -1,0 +1,175 @@
+"""Numbered migrations bring a database built by an older release to today's
+schema, after a backup copy, with every row intact."""
+
+import gzip
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reliefhub import PACKAGE_DIR, imports, migrations, models
+from reliefhub.db import Database
+from reliefhub.loader import build_database
+from tests.conftest import FIXTURE_DATA
+from tests.test_movements import shipments_csv
+
+RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release-0.1.duckdb.gz"
+KEPT_TABLES = (*models.SOURCE_TABLES, "audit_log")
+WHO = "Ana Novak"
+
+
+@pytest.fixture
+def release_db(tmp_path) -> Path:
+    """A copy of the database the release before numbered migrations built."""
+    path = tmp_path / "release.duckdb"
+    with gzip.open(RELEASE_0_1) as packed, open(path, "wb") as out:
+        shutil.copyfileobj(packed, out)
+    return path
+
+
+def every_row(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        # As text: exactly what is stored, and no time zone module needed to read it.
+        sql = "SELECT COLUMNS(*)::VARCHAR FROM {} ORDER BY ALL"
+        return {t: con.execute(sql.format(t)).fetchall() for t in KEPT_TABLES}
+
+
+def schema_version(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return migrations.version(con)
+
+
+@pytest.fixture
+def with_migration(tmp_path, monkeypatch):
+    """Today's migrations plus one more, written by the test as a helper would."""
+
+    def add(name: str, sql: str) -> None:
+        folder = tmp_path / "migrations"
+        shutil.copytree(migrations.MIGRATIONS_DIR, folder)
+        (folder / f"{migrations.latest() + 1:04d}_{name}.sql").write_text(sql)
+        monkeypatch.setattr(migrations, "MIGRATIONS_DIR", folder)
+
+    return add
+
+
+def definition(table: str) -> str:
+    """schema.sql's CREATE TABLE statement for a table."""
+    schema = (PACKAGE_DIR / "schema.sql").read_text()
+    return re.search(rf"CREATE TABLE {table} \(.*?\n\);", schema, flags=re.DOTALL).group(0)
+
+
+def requests_definition(status_values: str) -> str:
+    """schema.sql's CREATE TABLE requests with another list of statuses."""
+    return re.sub(r"status IN \([^)]*\)", f"status IN ({status_values})", definition("requests"), count=1)
+
+
+# A nullable column: in place when DuckDB can add it (no constraint), by a
+# rebuild when it has a CHECK (DuckDB cannot add a column with a constraint).
+CONFIDENCE_IN_PLACE = "ALTER TABLE shipments ADD COLUMN confidence VARCHAR;"
+CONFIDENCE_CHECKED = "-- kind: rebuild\n" + definition("shipments").replace(
+    "    source_note           VARCHAR NOT NULL,",
+    "    source_note           VARCHAR NOT NULL,\n"
+    "    confidence            VARCHAR CHECK (confidence IN ('reported', 'confirmed')),",
+)
+
+
+def test_the_release_database_opens_migrated_with_every_row_intact(release_db):
+    before = every_row(release_db)
+    assert schema_version(release_db) == 0
+    db = Database(release_db)
+    try:
+        assert list(release_db.parent.glob("release.duckdb.before-0001_*"))
+        assert db.stale  # its models were stored by older definitions: refreshed as a step of its own
+        db.refresh()
+        assert models.differences(db.connection.cursor()) == {}
+        assert str(db.query("data_bounds").at[0, "first_date"].date()) == "2020-03-20"
+    finally:
+        db.close()
+    assert schema_version(release_db) == migrations.latest()
+    assert every_row(release_db) == before
+
+
+def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
+    path = tmp_path / "fresh.duckdb"
+    build_database(FIXTURE_DATA, path)
+    assert schema_version(path) == migrations.latest()
+    Database(path).close()
+    assert not list(tmp_path.glob("fresh.duckdb.before-*"))
+
+
+def test_a_check_constraint_changes_by_rebuilding_the_file_with_every_row(release_db, with_migration):
+    with_migration(
+        "requests_withdrawn",
+        "-- kind: rebuild\n-- A request may be withdrawn by the country that made it.\n"
+        + requests_definition(
+            "'open', 'partially_fulfilled', 'fulfilled', 'closed', 'cancelled', 'withdrawn'"
+        ),
+    )
+    before = every_row(release_db)
+    Database(release_db).close()
+    assert every_row(release_db) == before
+    with duckdb.connect(str(release_db)) as con:
+        con.execute("UPDATE requests SET status = 'withdrawn' WHERE request_id = 'req-esp-ventilators'")
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("UPDATE requests SET status = 'forgotten' WHERE request_id = 'req-esp-ventilators'")
+        with pytest.raises(duckdb.ConstraintException, match="foreign key"):  # references survive the copy
+            con.execute("UPDATE shipments SET request_id = 'req-nowhere' WHERE shipment_id = 'shp-suits-esp'")
+        with pytest.raises(duckdb.ConstraintException):  # and so do the other tables' rules
+            con.execute("UPDATE places SET latitude = 91 WHERE place_id = 'milan'")
+
+
+def test_rows_the_new_definition_refuses_stop_the_migration_and_leave_the_file_as_it_was(
+    release_db, with_migration
+):
+    with_migration("no_open_requests", "-- kind: rebuild\n" + requests_definition("'closed'"))
+    digest = hashlib.sha256(release_db.read_bytes()).hexdigest()
+    with pytest.raises(migrations.MigrationError, match="rows of requests do not fit"):
+        Database(release_db)
+    assert hashlib.sha256(release_db.read_bytes()).hexdigest() == digest
+    assert not list(release_db.parent.glob("*.migrating-*"))
+
+
+@pytest.mark.parametrize("migration", [CONFIDENCE_IN_PLACE, CONFIDENCE_CHECKED], ids=["in place", "rebuild"])
+def test_a_nullable_column_is_one_migration_and_files_without_it_keep_importing(
+    release_db, with_migration, tmp_path, migration
+):
+    with_migration(
+        "shipment_confidence",
+        "-- How sure the source is that the shipment happened as recorded.\n" + migration,
+    )
+    db = Database(release_db)
+    try:
+        db.refresh()
+        db.connection.execute(
+            "UPDATE shipments SET confidence = 'confirmed' WHERE shipment_id = 'shp-suits-ita'"
+        )
+        older_file = shipments_csv(tmp_path, 3)
+        assert "confidence" not in older_file.read_text()
+        assert imports.import_file(db, older_file, "shipments", who=WHO).ok
+        update = tmp_path / "update.csv"
+        copy = (
+            "COPY (SELECT * EXCLUDE (confidence) REPLACE ('Suits, recounted' AS description) FROM shipments "
+        )
+        copy += "WHERE shipment_id = 'shp-suits-ita') TO '{}' (HEADER)"
+        db.connection.execute(copy.format(update))
+        assert imports.import_file(db, update, "shipments", who=WHO).ok
+        stored = db.connection.execute(
+            "SELECT shipment_id, confidence FROM shipments WHERE shipment_id LIKE 'shp-imp-%' "
+            "OR description = 'Suits, recounted' ORDER BY 1"
+        ).fetchall()
+        assert stored == [
+            ("shp-imp-1", None), ("shp-imp-2", None), ("shp-imp-3", None), ("shp-suits-ita", "confirmed")
+        ]  # fmt: skip
+        assert models.differences(db.connection.cursor()) == {}
+    finally:
+        db.close()
+
+
+def test_migrations_are_numbered_without_gaps(tmp_path, monkeypatch):
+    (tmp_path / "0001_first.sql").write_text("SELECT 1;")
+    (tmp_path / "0003_third.sql").write_text("SELECT 1;")
+    with pytest.raises(migrations.MigrationError, match="without gaps"):
+        migrations.all_migrations(tmp_path)
