@@ -128,10 +128,11 @@ def apply_in_place(path: Path, migration: Migration) -> None:
 
 def new_definitions(sql: str) -> dict[str, str]:
     """The migration's CREATE TABLE statements, by table name."""
-    statements = [s.strip() for s in re.sub(r"--[^\n]*", "", sql).split(";") if s.strip()]
+    # DuckDB's own parser splits the statements: a CHECK's pattern may hold a ';'.
+    statements = [s.query for s in duckdb.extract_statements(sql)]
     found = {}
     for statement in statements:
-        match = re.match(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statement, flags=re.IGNORECASE)
+        match = re.search(r"^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)", statement, re.I | re.M)
         if not match:
             raise MigrationError(f"a rebuild migration holds only CREATE TABLE statements: {statement[:60]}")
         found[match.group(1)] = statement

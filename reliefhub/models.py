@@ -154,7 +154,13 @@ def define(con: duckdb.DuckDBPyConnection) -> None:
     present = existing_tables(con)
     for m in all_models():
         if all(d in present for d in m.depends_on):
-            con.execute(f"CREATE OR REPLACE VIEW {view_name(m)} AS {m.definition}")
+            try:
+                con.execute(f"CREATE OR REPLACE VIEW {view_name(m)} AS {m.definition}")
+            except duckdb.BinderException:
+                # A stored input older than this definition (a new column it
+                # lacks): the model is stale, and `build` defines it after
+                # rebuilding that input.
+                continue
             present.add(view_name(m))
 
 

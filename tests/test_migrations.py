@@ -30,11 +30,22 @@ def release_db(tmp_path) -> Path:
     return path
 
 
-def every_row(path: Path) -> dict[str, list[tuple]]:
+def columns_of(path: Path) -> dict[str, list[str]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: [c for c, *_ in con.execute(f"DESCRIBE {t}").fetchall()] for t in KEPT_TABLES}
+
+
+def every_row(path: Path, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
+    """Every row of the kept tables, in the columns given (those a file had
+    before a migration added more)."""
     with duckdb.connect(str(path), read_only=True) as con:
         # As text: exactly what is stored, and no time zone module needed to read it.
-        sql = "SELECT COLUMNS(*)::VARCHAR FROM {} ORDER BY ALL"
-        return {t: con.execute(sql.format(t)).fetchall() for t in KEPT_TABLES}
+        return {
+            t: con.execute(
+                f"SELECT {', '.join(f'{c}::VARCHAR' for c in columns[t])} FROM {t} ORDER BY ALL"  # noqa: S608
+            ).fetchall()
+            for t in KEPT_TABLES
+        }
 
 
 def schema_version(path: Path) -> int:
@@ -68,16 +79,18 @@ def requests_definition(status_values: str) -> str:
 
 # A nullable column: in place when DuckDB can add it (no constraint), by a
 # rebuild when it has a CHECK (DuckDB cannot add a column with a constraint).
-CONFIDENCE_IN_PLACE = "ALTER TABLE shipments ADD COLUMN confidence VARCHAR;"
-CONFIDENCE_CHECKED = "-- kind: rebuild\n" + definition("shipments").replace(
-    "    source_note           VARCHAR NOT NULL,",
-    "    source_note           VARCHAR NOT NULL,\n"
-    "    confidence            VARCHAR CHECK (confidence IN ('reported', 'confirmed')),",
+HANDLING_IN_PLACE = "ALTER TABLE shipments ADD COLUMN handling VARCHAR;"
+HANDLING_CHECKED = "-- kind: rebuild\n" + definition("shipments").replace(
+    "    CHECK (dispatched_on IS NOT NULL",
+    "    handling              VARCHAR CHECK (handling IN ('ambient', 'chilled')),\n"
+    "    CHECK (dispatched_on IS NOT NULL",
+    1,
 )
 
 
 def test_the_release_database_opens_migrated_with_every_row_intact(release_db):
-    before = every_row(release_db)
+    old_columns = columns_of(release_db)
+    before = every_row(release_db, old_columns)
     assert schema_version(release_db) == 0
     db = Database(release_db)
     try:
@@ -89,7 +102,7 @@ def test_the_release_database_opens_migrated_with_every_row_intact(release_db):
     finally:
         db.close()
     assert schema_version(release_db) == migrations.latest()
-    assert every_row(release_db) == before
+    assert every_row(release_db, old_columns) == before
 
 
 def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
@@ -102,17 +115,18 @@ def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
 
 def test_a_check_constraint_changes_by_rebuilding_the_file_with_every_row(release_db, with_migration):
     with_migration(
-        "requests_withdrawn",
-        "-- kind: rebuild\n-- A request may be withdrawn by the country that made it.\n"
+        "requests_superseded",
+        "-- kind: rebuild\n-- A request may be superseded by a later one.\n"
         + requests_definition(
-            "'open', 'partially_fulfilled', 'fulfilled', 'closed', 'cancelled', 'withdrawn'"
+            "'open', 'partially_fulfilled', 'fulfilled', 'closed', 'withdrawn', 'cancelled', 'superseded'"
         ),
     )
-    before = every_row(release_db)
+    old_columns = columns_of(release_db)
+    before = every_row(release_db, old_columns)
     Database(release_db).close()
-    assert every_row(release_db) == before
+    assert every_row(release_db, old_columns) == before
     with duckdb.connect(str(release_db)) as con:
-        con.execute("UPDATE requests SET status = 'withdrawn' WHERE request_id = 'req-esp-ventilators'")
+        con.execute("UPDATE requests SET status = 'superseded' WHERE request_id = 'req-esp-ventilators'")
         with pytest.raises(duckdb.ConstraintException):
             con.execute("UPDATE requests SET status = 'forgotten' WHERE request_id = 'req-esp-ventilators'")
         with pytest.raises(duckdb.ConstraintException, match="foreign key"):  # references survive the copy
@@ -132,36 +146,32 @@ def test_rows_the_new_definition_refuses_stop_the_migration_and_leave_the_file_a
     assert not list(release_db.parent.glob("*.migrating-*"))
 
 
-@pytest.mark.parametrize("migration", [CONFIDENCE_IN_PLACE, CONFIDENCE_CHECKED], ids=["in place", "rebuild"])
+@pytest.mark.parametrize("migration", [HANDLING_IN_PLACE, HANDLING_CHECKED], ids=["in place", "rebuild"])
 def test_a_nullable_column_is_one_migration_and_files_without_it_keep_importing(
     release_db, with_migration, tmp_path, migration
 ):
     with_migration(
-        "shipment_confidence",
-        "-- How sure the source is that the shipment happened as recorded.\n" + migration,
+        "shipment_handling",
+        "-- How the goods must be kept on the way.\n" + migration,
     )
     db = Database(release_db)
     try:
         db.refresh()
-        db.connection.execute(
-            "UPDATE shipments SET confidence = 'confirmed' WHERE shipment_id = 'shp-suits-ita'"
-        )
+        db.connection.execute("UPDATE shipments SET handling = 'chilled' WHERE shipment_id = 'shp-suits-ita'")
         older_file = shipments_csv(tmp_path, 3)
-        assert "confidence" not in older_file.read_text()
+        assert "handling" not in older_file.read_text()
         assert imports.import_file(db, older_file, "shipments", who=WHO).ok
-        update = tmp_path / "update.csv"
-        copy = (
-            "COPY (SELECT * EXCLUDE (confidence) REPLACE ('Suits, recounted' AS description) FROM shipments "
-        )
+        recounted = tmp_path / "update.csv"
+        copy = "COPY (SELECT * EXCLUDE (handling) REPLACE ('Suits, recounted' AS description) FROM shipments "
         copy += "WHERE shipment_id = 'shp-suits-ita') TO '{}' (HEADER)"
-        db.connection.execute(copy.format(update))
-        assert imports.import_file(db, update, "shipments", who=WHO).ok
+        db.connection.execute(copy.format(recounted))
+        assert imports.import_file(db, recounted, "shipments", who=WHO, update=True).ok
         stored = db.connection.execute(
-            "SELECT shipment_id, confidence FROM shipments WHERE shipment_id LIKE 'shp-imp-%' "
+            "SELECT shipment_id, handling FROM shipments WHERE shipment_id LIKE 'shp-imp-%' "
             "OR description = 'Suits, recounted' ORDER BY 1"
         ).fetchall()
         assert stored == [
-            ("shp-imp-1", None), ("shp-imp-2", None), ("shp-imp-3", None), ("shp-suits-ita", "confirmed")
+            ("shp-imp-1", None), ("shp-imp-2", None), ("shp-imp-3", None), ("shp-suits-ita", "chilled")
         ]  # fmt: skip
         assert models.differences(db.connection.cursor()) == {}
     finally:
