@@ -110,9 +110,12 @@ class ResultCache:
 
 
 def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the file and read every block of it once, so damage shows at once."""
+    """Migrate the file if it is older than the code, open it and read every
+    block of it once, so damage shows at once."""
     connection = None
     try:
+        if not read_only:
+            migrations.migrate(path, say=lambda text: print(text, file=sys.stderr))
         connection = duckdb.connect(str(path), read_only=read_only)
         backups.verify(connection)
     except duckdb.IOException as error:
@@ -154,8 +157,6 @@ class Database:
         self.path = Path(path)
         self.read_only = read_only
         self.after_write = tuple(after_write)
-        if not read_only:
-            migrations.migrate(self.path, say=lambda text: print(text, file=sys.stderr))
         self.connection = _open_verified(self.path, read_only)
         # Set when the file is found damaged or gone: writing stops, with this reason.
         self.fault: str | None = None

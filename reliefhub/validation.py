@@ -247,12 +247,15 @@ def _cast(column: str, data_type: str) -> str:
 def keep_stored_values(con: duckdb.DuckDBPyConnection, table: str, stage: str, left_out: list[str]) -> None:
     """Columns a file leaves out say nothing about them: a stored record keeps
     its value, a new one has none."""
-    key = quote(primary_key(con, table))
+    key = primary_key(con, table)
+    keyed = key in {c for c, _ in table_columns(con, stage)}  # a places file may leave out its IDs
     for column in left_out:
         con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN IF NOT EXISTS {quote(column)} VARCHAR")
+        if not keyed or column == key:
+            continue
         con.execute(
             f"UPDATE {quote(stage)} SET {quote(column)} = stored.{quote(column)}::VARCHAR "
-            f"FROM {quote(table)} stored WHERE {quote(stage)}.{key} = stored.{key}"
+            f"FROM {quote(table)} stored WHERE {quote(stage)}.{quote(key)} = stored.{quote(key)}"
         )
 
 
