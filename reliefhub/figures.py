@@ -20,7 +20,9 @@ LAND = [31, 41, 55]
 BORDER = [110, 125, 145]
 LABEL = [235, 240, 245]
 
-# Okabe–Ito: distinguishable with the common forms of colour blindness.
+# Okabe–Ito: distinguishable with the common forms of colour blindness. Its
+# black is white here, on a dark page; the two neutral colours also carry a
+# hatching in charts (PATTERNS), so nine categories never share a look.
 PALETTE = {
     "orange": [230, 159, 0],
     "sky_blue": [86, 180, 233],
@@ -30,7 +32,9 @@ PALETTE = {
     "vermillion": [213, 94, 0],
     "purple": [204, 121, 167],
     "grey": [160, 160, 160],
+    "white": [240, 240, 240],
 }
+PATTERNS = {"airlift": "/", "mixed_supplies": "x"}
 
 CATEGORY_COLOURS = {
     "cargo_kind": {"goods": "sky_blue", "patients": "vermillion", "personnel": "yellow"},
@@ -44,7 +48,7 @@ CATEGORY_COLOURS = {
         "personnel": "purple",
         "field_hospital": "orange",
         "airlift": "grey",
-        "mixed_supplies": "grey",
+        "mixed_supplies": "white",
     },
 }
 
@@ -66,11 +70,18 @@ def category_colour(colour_by: str, category: str | None) -> list[int]:
     return PALETTE[name]
 
 
+def legend_categories(colour_by: str, categories: list[str]) -> list[str]:
+    """The categories shown, each once, in a stable order."""
+    known = list(CATEGORY_COLOURS.get(colour_by, {}))
+    return sorted(set(categories), key=lambda c: (known.index(c) if c in known else 99, c))
+
+
 def legend_entries(colour_by: str, categories: list[str]) -> list[tuple[str, str]]:
     """(label, CSS colour) for each category shown, in a stable order."""
-    known = list(CATEGORY_COLOURS.get(colour_by, {}))
-    ordered = sorted(set(categories), key=lambda c: (known.index(c) if c in known else 99, c))
-    return [(c.replace("_", " "), "rgb({},{},{})".format(*category_colour(colour_by, c))) for c in ordered]
+    return [
+        (c.replace("_", " "), "rgb({},{},{})".format(*category_colour(colour_by, c)))
+        for c in legend_categories(colour_by, categories)
+    ]
 
 
 def arcs_shown(flows: pd.DataFrame) -> str:
@@ -293,56 +304,94 @@ def movement_deck(
     )
 
 
-def open_requests_chart(by_country: pd.DataFrame, *, measure: str, material: str | None = None) -> go.Figure:
+def open_requests_chart(
+    by_country: pd.DataFrame,
+    *,
+    measure: str,
+    material: str | None = None,
+    max_bars: int | None = None,
+    font_px: int | None = None,
+) -> go.Figure:
     """Open requests per country, most first.
 
     measure='count': open requests, stacked by material category.
     measure='missing': missing quantity of one material (units never mix).
+    max_bars keeps the countries with the most (the wall: what fits), and
+    says how many were left out; font_px sets every text's size.
     """
     if measure == "missing":
-        data = by_country[by_country["material_code"] == material]
-        unit = data["unit"].iloc[0] if len(data) else ""
-        totals = (
-            data.groupby(["iso3", "country"], as_index=False)["missing_quantity"]
-            .sum()
-            .sort_values(["missing_quantity", "iso3"], ascending=[True, False])
-        )
-        figure = go.Figure(
-            go.Bar(
-                x=totals["missing_quantity"],
-                y=totals["country"],
-                orientation="h",
-                marker_color="rgb({},{},{})".format(*PALETTE["orange"]),
-                hovertemplate="%{y}: %{x:,.0f} " + unit + " missing<extra></extra>",
-            )
-        )
-        title = f"Missing {data['material_name'].iloc[0].lower() if len(data) else ''} ({unit})"
-        rows = len(totals)
+        figure, title, order = _missing_bars(by_country, material)
     else:
-        counts = by_country.groupby(["iso3", "country", "material_category"], as_index=False)[
-            "open_requests"
-        ].sum()
-        order = counts.groupby("country")["open_requests"].sum().sort_values(kind="stable").index.tolist()
-        figure = go.Figure()
-        for label, colour in legend_entries("material_category", counts["material_category"].tolist()):
-            part = counts[counts["material_category"].str.replace("_", " ") == label]
-            figure.add_bar(
-                x=part["open_requests"],
-                y=part["country"],
-                orientation="h",
-                name=label,
-                marker_color=colour,
-                hovertemplate="%{y}: %{x} open (" + label + ")<extra></extra>",
-            )
-        figure.update_layout(barmode="stack", yaxis={"categoryorder": "array", "categoryarray": order})
-        figure.update_xaxes(dtick=1 if counts["open_requests"].max() <= 10 else None)
-        title = "Open requests per country"
-        rows = len(order)
+        figure, title, order = _count_bars(by_country)
+    shown = order[-max_bars:] if max_bars else order
+    if len(shown) < len(order):
+        title += f" · the top {len(shown)}, and {len(order) - len(shown)} more"
     figure.update_layout(
         title=title,
-        height=max(260, 28 * rows + 110),
+        height=max(260, 28 * len(shown) + 110),
         margin={"l": 10, "r": 10, "t": 50, "b": 30},
         legend={"orientation": "h", "y": -0.15},
         xaxis={"tickformat": ",d"},
+        yaxis={"categoryorder": "array", "categoryarray": shown, "range": [-0.5, len(shown) - 0.5]},
     )
+    if font_px:
+        sized(figure, font_px)
     return figure
+
+
+def sized(figure: go.Figure, font_px: int) -> go.Figure:
+    """Every text of a chart at this size: Streamlit's theme sets some of them
+    itself, so each is named."""
+    figure.update_layout(font_size=font_px, title_font_size=font_px, legend_font_size=font_px)
+    figure.update_xaxes(tickfont_size=font_px, title_font_size=font_px)
+    figure.update_yaxes(tickfont_size=font_px, title_font_size=font_px)
+    return figure
+
+
+def _missing_bars(by_country: pd.DataFrame, material: str | None) -> tuple[go.Figure, str, list[str]]:
+    data = by_country[by_country["material_code"] == material]
+    unit = data["unit"].iloc[0] if len(data) else ""
+    totals = (
+        data.groupby(["iso3", "country"], as_index=False)["missing_quantity"]
+        .sum()
+        .sort_values(["missing_quantity", "iso3"], ascending=[True, False])
+    )
+    figure = go.Figure(
+        go.Bar(
+            x=totals["missing_quantity"],
+            y=totals["country"],
+            orientation="h",
+            marker_color="rgb({},{},{})".format(*PALETTE["orange"]),
+            hovertemplate="%{y}: %{x:,.0f} " + unit + " missing<extra></extra>",
+        )
+    )
+    title = f"Missing {data['material_name'].iloc[0].lower() if len(data) else ''} ({unit})"
+    return figure, title, totals["country"].tolist()
+
+
+def _count_bars(by_country: pd.DataFrame) -> tuple[go.Figure, str, list[str]]:
+    by_category = by_country.groupby(["iso3", "country", "material_category"], as_index=False)
+    counts = by_category["open_requests"].sum()
+    order = counts.groupby("country")["open_requests"].sum().sort_values(kind="stable").index.tolist()
+    figure = go.Figure()
+    for category in legend_categories("material_category", counts["material_category"].tolist()):
+        part = counts[counts["material_category"] == category]
+        label = category.replace("_", " ")
+        figure.add_bar(
+            x=part["open_requests"],
+            y=part["country"],
+            orientation="h",
+            name=label,
+            marker={
+                "color": "rgb({},{},{})".format(*category_colour("material_category", category)),
+                "pattern": {
+                    "shape": PATTERNS.get(category, ""),
+                    "fgcolor": BACKGROUND,
+                    "fillmode": "overlay",
+                },
+            },
+            hovertemplate="%{y}: %{x:,} open (" + label + ")<extra></extra>",
+        )
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(dtick=1 if counts["open_requests"].max() <= 10 else None)
+    return figure, "Open requests per country", order

@@ -247,34 +247,81 @@ NO_SCROLLING = """() => {
 }"""
 
 
-@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
-def test_wall_screen_reads_from_across_the_room(browser, server, width, height):
+# Every text on screen, SVG chart text included, with its computed size.
+VISIBLE_TEXT_SIZES = """() => [...document.querySelectorAll('body *')].filter(e => {
+    const r = e.getBoundingClientRect();
+    const shown = r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0
+        && r.top < innerHeight && r.left < innerWidth && getComputedStyle(e).visibility !== 'hidden'
+        && getComputedStyle(e).display !== 'none';
+    return shown && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+}).map(e => [e.tagName, e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
+
+NO_SCROLLING = """() => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const page = document.documentElement;
+    return [page.scrollWidth <= innerWidth, page.scrollHeight <= innerHeight,
+            main.scrollHeight <= main.clientHeight + 1];
+}"""
+
+# How far down the screen the main view's content reaches.
+VIEW_BOTTOM = """() => Math.max(...[...document.querySelectorAll(
+    '.st-key-wall_main .wall-table, .st-key-wall_main .wall-more, .st-key-wall_main .wall-legend, '
+    + '.st-key-wall_main .js-plotly-plot, .st-key-wall_main canvas')
+].map(e => e.getBoundingClientRect().bottom))"""
+
+WALL_CASES = [
+    (view, size, banner)
+    for view in ("map", "requests", "flights", "trend")
+    for size in ((1920, 1080), (3840, 2160))
+    for banner in (True, False)
+]
+
+
+@pytest.fixture(scope="module")
+def wall_server(real_db):
+    running = Server(real_db)
+    urllib.request.urlopen(running.base + "/", timeout=30).read()  # not a deep link first
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize(
+    ("view", "size", "banner"),
+    WALL_CASES,
+    ids=[f"{v}-{w}x{h}-{'banner' if b else 'plain'}" for v, (w, h), b in WALL_CASES],
+)
+def test_every_wall_view_fits_the_screen(browser, wall_server, view, size, banner):
+    width, height = size
     scale = height / 1080
-    page = open_page(
-        browser, server, f"/wall?banner=NATO%20UNCLASSIFIED&scale={scale:g}", width=width, height=height
-    )
-    wait_for_drawn_map(page)
-    page.wait_for_timeout(1000)
-    save(page, f"wall-{width}x{height}")
+    marking = "&banner=NATO%20UNCLASSIFIED" if banner else ""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{wall_server.base}/wall?rotate={view}&scale={scale:g}{marking}")
+    page.wait_for_selector(".wall-figure .value", timeout=60_000)
+    if view == "map":
+        wait_for_drawn_map(page)
+    else:
+        page.wait_for_selector(".st-key-wall_main .wall-table, .st-key-wall_main svg text", timeout=60_000)
+    page.wait_for_timeout(1500)
+    save(page, f"wall-{view}-{width}x{height}{'-banner' if banner else ''}")
 
     assert not page.locator("[data-testid='stSidebar']").is_visible()
-    assert not page.locator("[data-testid='stHeader']").is_visible()
     assert page.evaluate(NO_SCROLLING) == [True, True, True]
-    assert page.locator(".wall-banner").count() == 2
-    for banner in page.locator(".wall-banner").all():
-        assert banner.is_visible() and banner.bounding_box()["y"] + 1 < height
-
-    values = page.locator(".wall-figure .value").all()
-    assert len(values) == 5
-    for value in values:
-        assert value.is_visible()
-        assert float(value.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 48 * scale - 1
+    banners = page.locator(".wall-banner").all()
+    assert len(banners) == (2 if banner else 0)
+    for shown in banners:
+        box = shown.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height
     sizes = page.evaluate(VISIBLE_TEXT_SIZES)
-    too_small = [(text, size) for text, size in sizes if size < 20]
-    assert too_small == []
-    assert page.locator(".wall-title").inner_text().count("Data as of") == 1
+    assert [(tag, text, px) for tag, text, px in sizes if px < 20] == []
+    assert any(tag == "text" for tag, _, _ in sizes) == (view in ("requests", "trend"))
+    # The view fills what the header and footer leave: it reaches within a
+    # table row's height of the footer.
+    footer_top = page.locator(".wall-footer").bounding_box()["y"]
+    assert footer_top - page.evaluate(VIEW_BOTTOM) < 0.06 * height
+    assert page.locator(".st-key-wall_map button").filter(visible=True).count() == 0
+    if view == "flights":
+        assert "more earlier flights" in page.locator(".wall-more").first.inner_text()
     assert_no_error_on_page(page)
-    assert requests_outside(page, server) == []
     page.close()
 
 
