@@ -1,4 +1,4 @@
-"""Overview: the headline figures, the movements map and open requests per country."""
+"""Overview: the headline figures, the movements map, open requests per country and their trend."""
 
 import streamlit as st
 
@@ -29,4 +29,9 @@ with right:
             figures.open_requests_chart(by_country, measure="count"),
             config={"displaylogo": False},
             key="overview_requests_chart",
+        )
+    trend = ui.query("request_trend")
+    if len(trend):
+        st.plotly_chart(
+            figures.request_trend_chart(trend), config={"displaylogo": False}, key="overview_trend_chart"
         )

@@ -38,6 +38,7 @@ class Picture:
     legend: list[tuple[str, str]]
     arcs_shown: str
     flights: pd.DataFrame | None
+    trend: pd.DataFrame | None
     fetched_at: datetime
     server_ms: float
 
@@ -58,13 +59,15 @@ def fetch(view: str, day: date) -> Picture:
     headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
     by_country = ui.query("open_requests_by_country", as_of=day)
     stamps = ui.database().query("data_freshness")
-    deck, legend, arcs_shown, flights = None, [], "", None
+    deck, legend, arcs_shown, flights, trend = None, [], "", None, None
     if view == "map":
         deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "flights":
         flights = ui.query("recent_flights", as_of=day, limit=layout.table_rows)
+    elif view == "trend":
+        trend = ui.query("request_trend", **bounded)
     return Picture(
         view=view,
         day=day,
@@ -81,6 +84,7 @@ def fetch(view: str, day: date) -> Picture:
         legend=legend,
         arcs_shown=arcs_shown,
         flights=flights,
+        trend=trend,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
     )
@@ -117,11 +121,14 @@ def draw_view(picture: Picture) -> None:
         with st.container(key="wall_map"):
             st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
         st.html(wall.legend_html(picture.legend, picture.arcs_shown))
-    elif picture.view == "requests":
+    elif picture.view in ("requests", "trend"):
         font_px = round(wall.CHART_FONT_PX * settings.map_scale)
-        chart = figures.open_requests_chart(
-            picture.by_country, measure="count", max_bars=layout.chart_bars, font_px=font_px
-        )
+        if picture.view == "requests":
+            chart = figures.open_requests_chart(
+                picture.by_country, measure="count", max_bars=layout.chart_bars, font_px=font_px
+            )
+        else:
+            chart = figures.request_trend_chart(picture.trend, font_px=font_px)
         chart.update_layout(
             height=round(layout.main_vh / 100 * 1080 * settings.map_scale),
             legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},

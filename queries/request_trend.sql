@@ -1,5 +1,5 @@
 -- Requests per day, the curve of the crisis: how many had been received by
--- each day of the data, how many of them were settled (fulfilled, closed or
+-- each day of the data (within the filters' dates), how many of them were settled (fulfilled, closed or
 -- cancelled) and how many were still open, with the shared filters. "Still
 -- open" on a day is exactly what the open-requests figures count as of that
 -- day (filtered_open_requests): a request is open from the day it was made
@@ -53,12 +53,19 @@ per_day AS (
         (SELECT count(*) FROM settled WHERE requested_on = d.day) AS received,
         (SELECT count(*) FROM settled WHERE settled_on = d.day)   AS settled
     FROM days d
+),
+running AS (
+    SELECT
+        day,
+        sum(received) OVER upto::BIGINT                         AS received,
+        sum(settled) OVER upto::BIGINT                          AS settled,
+        (sum(received) OVER upto - sum(settled) OVER upto)::BIGINT AS still_open
+    FROM per_day
+    WINDOW upto AS (ORDER BY day ROWS UNBOUNDED PRECEDING)
 )
-SELECT
-    day,
-    sum(received) OVER running::BIGINT                          AS received,
-    sum(settled) OVER running::BIGINT                           AS settled,
-    (sum(received) OVER running - sum(settled) OVER running)::BIGINT AS still_open
-FROM per_day
-WINDOW running AS (ORDER BY day ROWS UNBOUNDED PRECEDING)
+-- Every day of the data counts towards the totals; the filters' dates pick the days shown.
+SELECT *
+FROM running
+WHERE ($date_from IS NULL OR day >= $date_from)
+  AND ($date_to IS NULL OR day <= $date_to)
 ORDER BY day;

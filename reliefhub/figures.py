@@ -392,6 +392,45 @@ def _count_bars(by_country: pd.DataFrame) -> tuple[go.Figure, str, list[str]]:
             },
             hovertemplate="%{y}: %{x:,} open (" + label + ")<extra></extra>",
         )
-    figure.update_layout(barmode="stack")
+    figure.update_layout(barmode="stack", legend_traceorder="normal")
     figure.update_xaxes(dtick=1 if counts["open_requests"].max() <= 10 else None)
     return figure, "Open requests per country", order
+
+
+TREND_LINES = {
+    "received": ("Requests received", "sky_blue"),
+    "settled": ("Fulfilled or closed", "green"),
+    "still_open": ("Still open", "orange"),
+}
+
+
+def request_trend_chart(trend: pd.DataFrame, *, font_px: int | None = None) -> go.Figure:
+    """Requests received, settled and still open, day by day (request_trend.sql),
+    as steps: the counts change from one day to the next."""
+    thickness = (font_px or 14) / 14
+    figure = go.Figure()
+    for column, (name, colour) in TREND_LINES.items():
+        figure.add_scatter(
+            x=trend["day"],
+            y=trend[column],
+            name=name,
+            mode="lines",
+            line={
+                "color": "rgb({},{},{})".format(*PALETTE[colour]),
+                "width": (4 if column == "still_open" else 2.5) * thickness,
+                "shape": "hv",
+            },
+            hovertemplate="%{x|%d %b %Y}: %{y:,} " + name.lower() + "<extra></extra>",
+        )
+    figure.update_layout(
+        title="Requests over time",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 50, "b": 30},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        yaxis={"tickformat": ",d", "rangemode": "tozero"},
+        xaxis={"tickformat": "%d %b"},
+        hovermode="x unified",
+    )
+    if font_px:
+        sized(figure, font_px)
+    return figure

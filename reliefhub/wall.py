@@ -14,7 +14,12 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-VIEWS = {"map": "Movements", "requests": "Open requests per country", "flights": "Recent flights"}
+VIEWS = {
+    "map": "Movements",
+    "requests": "Open requests per country",
+    "flights": "Recent flights",
+    "trend": "Requests over time",
+}
 
 # Every part of the screen has a fixed height in viewport units, so what fits
 # is known before drawing: the main view gets what the header, headline

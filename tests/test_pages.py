@@ -65,6 +65,9 @@ def test_overview_shows_headline_figures_chart_and_corridor_arcs(app_db):
     assert json.loads(app.get("deck_gl_json_chart")[0].proto.tooltip) == {"text": "{tooltip}"}
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert {trace["name"] for trace in chart["data"]} == {"ppe", "medical equipment", "patients"}
+    trend = json.loads(app.get("plotly_chart")[1].proto.spec)["data"]
+    assert [line["name"] for line in trend] == ["Requests received", "Fulfilled or closed", "Still open"]
+    assert len(trend[2]["x"]) == 42  # every day of the data, 20 Mar to 30 Apr
 
 
 def test_movements_page_has_basemap_arcs_and_tooltips(app_db):

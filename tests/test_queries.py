@@ -481,7 +481,13 @@ def test_request_trend_counts_each_day(fixture_db):
 
 @pytest.mark.parametrize(
     "chosen",
-    [{}, {"countries": ["ESP"]}, {"materials": ["patients"]}, {"date_from": date(2020, 3, 25)}],
+    [
+        {},
+        {"countries": ["ESP"]},
+        {"materials": ["patients"]},
+        {"date_from": date(2020, 3, 25)},
+        {"date_to": date(2020, 3, 24)},
+    ],
 )
 def test_request_trend_still_open_is_the_open_requests_of_each_day(fixture_db, chosen):
     for day in fixture_db.query("request_trend", no_filters(**chosen)).itertuples():
