@@ -15,7 +15,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from reliefhub import exports, figures
 from reliefhub.db import Database, shared_database
-from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
+from reliefhub.filters import MODES, Filters, check_date_range, known_in_any_case
 
 BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
 FILTERS_KEY = "reliefhub_filters"
@@ -79,9 +79,10 @@ def publish_to_url(key: str, values: list[str] | None) -> None:
 
 def known_codes(known: dict[str, str], what: str) -> Callable[[list[str]], list[str]]:
     def parse(raw: list[str]) -> list[str]:
-        for notice in unknown_values(raw, set(known), what):
+        codes, notices = known_in_any_case(raw, set(known), what)
+        for notice in notices:
             st.warning(notice, icon="⚠️")
-        return [code for code in dict.fromkeys(raw) if code in known]
+        return codes
 
     return parse
 
@@ -157,21 +158,29 @@ def sidebar_filters(*, show: bool = True) -> Filters:
 
     with st.sidebar:
         st.header("Filters")
+        # Codes first, so a typed code is the best match and Enter picks that
+        # country alone; no "Select all matches" for Enter to land on.
         chosen_countries = st.multiselect(
             "Country",
             list(country_names),
-            format_func=lambda code: f"{country_names[code]} ({code})",
+            format_func=lambda code: f"{code} — {country_names[code]}",
             key="country",
-            help="Requests from, and movements to, from or for these countries.",
+            select_all=False,
+            help="Requests from, and movements to, from or for these countries. Type a name or an ISO code.",
         )
         chosen_materials = st.multiselect(
-            "Material", list(material_names), format_func=material_names.get, key="material"
+            "Material",
+            list(material_names),
+            format_func=material_names.get,
+            key="material",
+            select_all=False,
         )
         chosen_modes = st.multiselect(
             "Transport mode",
             list(MODES),
             format_func=MODES.get,
             key="mode",
+            select_all=False,
             help="Movements by these modes (requests have no mode).",
         )
         picked = st.date_input(

@@ -204,6 +204,25 @@ def test_filters_follow_the_person_from_page_to_page(browser, server):
     page.close()
 
 
+@pytest.mark.parametrize(
+    ("label", "typed", "chosen"),
+    [("Country", "ITA", ["ITA — Italy"]), ("Country", "NOR", ["NOR — Norway"]), ("Material", "Ventil", None)],
+)
+def test_typing_in_a_picker_and_enter_chooses_one(browser, wall_server, label, typed, chosen):
+    page = open_page(browser, wall_server, "/data")
+    settle(page)
+    picker = page.locator("[data-testid=stMultiSelect]", has_text=label)
+    picker.locator("input").click()
+    picker.locator("input").press_sequentially(typed, delay=50)
+    page.wait_for_timeout(500)
+    picker.locator("input").press("Enter")
+    settle(page)
+    picked = [tag.get_attribute("aria-label") for tag in picker.locator("[data-tag]").all()]
+    assert len(picked) == 1, picked
+    assert chosen is None or picked == chosen
+    page.close()
+
+
 def test_page_download_is_byte_identical_to_the_command_line_export(browser, real_db, tmp_path):
     expected = tmp_path / "cli.csv"
     assert cli(["export", "shipments", "--db", str(real_db), "--country", "ITA", "--out", str(expected)]) == 0

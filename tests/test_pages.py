@@ -93,6 +93,7 @@ def test_url_filters_narrow_every_view(app_db):
         "Download 2 rows as CSV",
         "Download 1 row as CSV",
     ]
+    assert download_labels(run_page("pages/data.py", country=["ita"])) == download_labels(data)
     overview = run_page("pages/overview.py", country=["ITA"], material=["patients"])
     assert [m.value for m in overview.metric] == ["0", "0", "1", "1", "6"]
     assert "Filtered to countries ITA; materials patients" in overview.caption[0].value
