@@ -109,18 +109,21 @@ def date_span(first, last, month_only: bool) -> str:
     return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+def plural(n: int, word: str) -> str:
+    """'1 country', '2 countries', '1,500 flights'."""
+    if n == 1:
+        return f"1 {word}"
+    return f"{n:,} " + (word[:-1] + "ies" if word.endswith("y") else word + "s")
 
 
 def flow_tooltip(row) -> str:
     parts = [f"{row.origin_name} → {row.destination_name}"]
     if row.flights:
-        parts.append(_plural(int(row.flights), "flight"))
+        parts.append(plural(int(row.flights), "flight"))
     if row.shipments:
-        parts.append(_plural(int(row.shipments), "shipment"))
+        parts.append(plural(int(row.shipments), "shipment"))
     if row.patients:
-        parts.append(_plural(int(row.patients), "patient"))
+        parts.append(plural(int(row.patients), "patient"))
     parts.append(date_span(row.first_date, row.last_date, bool(row.has_month_only_dates)))
     if isinstance(row.aircraft, str) and row.aircraft:
         parts.append(row.aircraft)
@@ -129,8 +132,8 @@ def flow_tooltip(row) -> str:
 
 def place_tooltip(row) -> str:
     return (
-        f"{row['name']} ({row['iso3']}) · {_plural(int(row['departures']), 'departure')}"
-        f" · {_plural(int(row['arrivals']), 'arrival')}"
+        f"{row['name']} ({row['iso3']}) · {plural(int(row['departures']), 'departure')}"
+        f" · {plural(int(row['arrivals']), 'arrival')}"
     )
 
 

@@ -5,6 +5,7 @@ filters, call queries, and draw.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -402,19 +403,85 @@ def readable(column: str) -> str:
     return column.replace("_", " ").capitalize().replace("iso3", "ISO3").replace(" id", " ID")
 
 
+NOT_STATED = "not stated"
+
+
+def table_shown(frame: pd.DataFrame, first_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows as a table shows them: `first_columns` first, each row's first
+    source as a link, what was delivered of what was asked as a share, and
+    "not stated" where a text the source gives is missing (a missing link to
+    another record, an ID, stays empty: it means there is none)."""
+    shown = frame[[*first_columns, *(c for c in frame.columns if c not in first_columns)]].copy()
+    if "source_urls" in shown.columns:
+        shown.insert(0, "source", shown["source_urls"].str.split(" ; ").str[0])
+    if {"requested_quantity", "delivered_quantity"} <= set(shown.columns):
+        asked = shown["requested_quantity"].where(shown["requested_quantity"] > 0)
+        shown.insert(
+            shown.columns.get_loc("delivered_quantity") + 1,
+            "delivered_share",
+            (shown["delivered_quantity"] / asked).clip(upper=1),
+        )
+    for column in shown.columns:
+        if pd.api.types.is_string_dtype(shown[column]) and not column.endswith("_id"):
+            shown[column] = shown[column].fillna(NOT_STATED)
+    return shown
+
+
+def changed_fields(before_json: str | None, after_json: str | None) -> tuple[str, str]:
+    """An audit row's before and after, the changed fields only:
+    ('status: open', 'status: fulfilled'); a new record shows all it holds."""
+    before = json.loads(before_json) if isinstance(before_json, str) else {}
+    after = json.loads(after_json) if isinstance(after_json, str) else {}
+    keys = [k for k in after if before.get(k) != after.get(k)] if before else list(after)
+
+    def listed(row: dict) -> str:
+        return "; ".join(f"{k}: {NOT_STATED if row.get(k) is None else row[k]}" for k in keys)
+
+    return (listed(before) if before else "new record", listed(after))
+
+
+def audit_shown(changes: pd.DataFrame) -> pd.DataFrame:
+    """The audit rows as the page shows them: before and after of the changed fields."""
+    pairs = [changed_fields(b, a) for b, a in zip(changes["before_row"], changes["after_row"], strict=True)]
+    shown = changes.drop(columns=["before_row", "after_row", "matching_changes"], errors="ignore")
+    shown["before"] = [before for before, _ in pairs]
+    shown["after"] = [after for _, after in pairs]
+    return shown
+
+
+def column_config(column: str, values: pd.Series):
+    """How a table shows a column: readable header, IDs pinned, numbers with
+    thousands separators, dates as ISO dates, shares as progress bars."""
+    label = readable(column)
+    if column == "source":
+        return st.column_config.LinkColumn("Source", display_text="open source", pinned=True)
+    if column == "source_urls":
+        return st.column_config.TextColumn("All sources")
+    if column == "delivered_share":
+        return st.column_config.ProgressColumn(
+            "Delivered of requested",
+            format="percent",
+            min_value=0,
+            max_value=1,
+            help="Empty: quantity not stated",
+        )
+    if column.endswith("_id"):
+        return st.column_config.TextColumn(label, pinned=True)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return st.column_config.NumberColumn(
+            label, format="localized", help="Empty: not stated by the source"
+        )
+    return st.column_config.Column(label)
+
+
 def show_table(
     frame: pd.DataFrame, *, key: str, first_columns: tuple[str, ...] = (), height: int | None = None
 ) -> None:
     """A sortable table with readable headers and each row's first source as a link."""
-    shown = frame[[*first_columns, *(c for c in frame.columns if c not in first_columns)]].copy()
-    config = {c: st.column_config.Column(readable(c)) for c in shown.columns}
-    if "source_urls" in shown.columns:
-        shown.insert(0, "source", shown["source_urls"].str.split(" ; ").str[0])
-        config["source"] = st.column_config.LinkColumn("Source", display_text="open source")
-        config["source_urls"] = st.column_config.TextColumn("All sources")
-    for column in shown.columns:
-        if pd.api.types.is_datetime64_any_dtype(shown[column]):
-            config[column] = st.column_config.DateColumn(readable(column), format="YYYY-MM-DD")
+    shown = table_shown(frame, first_columns)
+    config = {c: column_config(c, shown[c]) for c in shown.columns}
     st.dataframe(shown, hide_index=True, column_config=config, key=key, height=height or "auto")
 
 

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from reliefhub.figures import plural
+
 VIEWS = {
     "map": "Movements",
     "requests": "Open requests per country",
@@ -275,13 +277,6 @@ def short(name: str) -> str:
 def more_html(left_out: int, what: str) -> str:
     """'and 14 more flights' under a list cut to the screen, or nothing."""
     return f"<div class='wall-more'>and {plural(left_out, 'more ' + what)}</div>" if left_out > 0 else ""
-
-
-def plural(n: int, word: str) -> str:
-    """'1 country', '2 countries', '1,500 flights'."""
-    if n == 1:
-        return f"1 {word}"
-    return f"{n:,} " + (word[:-1] + "ies" if word.endswith("y") else word + "s")
 
 
 def countries_html(by_country: pd.DataFrame, limit: int = 6) -> str:

@@ -40,7 +40,7 @@ def test_bad_settings_keep_their_defaults_with_a_notice():
     assert notices == [
         "Ignored refresh: refresh (seconds) must be a number from 5 to 3600.",
         "Ignored stale_after: stale_after (min) must be a number from 1 to 525600.",
-        "Ignored rotate: rotate takes a comma-separated list of map, requests, flights.",
+        "Ignored rotate: rotate takes a comma-separated list of map, requests, flights, trend.",
     ]
 
 
