@@ -58,7 +58,7 @@ def map_panel():
 
     date_to = min(filters.date_to or last, day)
     selection = ui.movements_map(
-        colour_by, key="movements_map", height=640, selectable=not playing, date_to=date_to
+        colour_by, key="movements_map", size_px=(1460, 640), selectable=not playing, date_to=date_to
     )
     selected = _selected_records(selection, date_to)
     if selected is not None:

@@ -61,7 +61,9 @@ def fetch(view: str, day: date) -> Picture:
     stamps = ui.database().query("data_freshness")
     deck, legend, arcs_shown, flights, trend = None, [], "", None, None
     if view == "map":
-        deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
+        deck, flows = ui.movements_deck(
+            "cargo_kind", size_px=layout.map_px, label_px=26, scale=settings.map_scale, **bounded
+        )
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "flights":

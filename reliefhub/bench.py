@@ -46,7 +46,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, generate
+from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, flowmap, generate
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.loader import build_database
 from reliefhub.ui import BASEMAP_URL, PAGE_SIZE
@@ -695,7 +695,7 @@ def bench_map_payload(db_path: Path, scale: int, repeat: int) -> list[Measuremen
         params = scenarios(db)["all"]
         frame = db.query("map_frame")
         view = (
-            figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
+            flowmap.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
             if len(frame) and pd.notna(frame.at[0, "south"])
             else figures.MapFrame(50.0, 10.0, 3.5)
         )

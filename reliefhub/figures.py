@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
+
+from reliefhub import flowmap
+from reliefhub.flowmap import MapFrame
 
 BACKGROUND = "#0b1220"
 LAND = [31, 41, 55]
@@ -137,48 +139,6 @@ def place_tooltip(row) -> str:
     )
 
 
-@dataclass(frozen=True)
-class MapFrame:
-    latitude: float
-    longitude: float
-    zoom: float
-
-
-def frame_bounds(
-    south: float, north: float, west: float, east: float, *, width_px: int = 1100, height_px: int = 560
-) -> MapFrame:
-    """The view that fits the box into a map of about this size, with a margin."""
-    _, y_north = _screen_xy(north, 0, 0)
-    _, y_south = _screen_xy(south, 0, 0)
-    world_px = 512  # width of the whole world at zoom 0
-    lon_fraction = max(east - west, 1.0) * 1.2 / 360
-    lat_fraction = max(y_south - y_north, 2.0) * 1.2 / world_px
-    zoom = min(
-        math.log2(width_px / (world_px * lon_fraction)), math.log2(height_px / (world_px * lat_fraction))
-    )
-    return MapFrame((south + north) / 2, (west + east) / 2, round(max(1.0, min(zoom, 8.0)), 2))
-
-
-def _screen_xy(lat: float, lon: float, zoom: float) -> tuple[float, float]:
-    scale = 512 * 2**zoom / (2 * math.pi)
-    x = scale * (math.radians(lon) + math.pi)
-    y = scale * (math.pi - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
-    return x, y
-
-
-def declutter_labels(places: pd.DataFrame, zoom: float, font_px: int = 18) -> pd.DataFrame:
-    """Keep the busiest places' labels that do not overlap at this zoom."""
-    kept, boxes = [], []
-    for idx, row in places.sort_values("movements", ascending=False).iterrows():
-        x, y = _screen_xy(row["latitude"], row["longitude"], zoom)
-        half_w = len(row["name"]) * font_px * 0.3 + 6
-        box = (x - half_w, y - font_px, x + half_w, y + font_px)
-        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in boxes):
-            boxes.append(box)
-            kept.append(idx)
-    return places.loc[kept]
-
-
 def blank_map_style(background: str = BACKGROUND) -> str:
     """A MapLibre style with nothing but a background, as a data: URL.
 
@@ -193,6 +153,52 @@ def blank_map_style(background: str = BACKGROUND) -> str:
     return "data:application/json," + quote(json.dumps(style, separators=(",", ":")))
 
 
+# Arcs: width by the square root of movements, capped; the smallest faded.
+ARC_WIDTH_PX = (1.0, 6.0)
+ARC_ALPHA = (70, 235)
+# An arc's origin end is drawn in this share of its colour, fading into the
+# background, so direction reads as dim (from) to bright (to).
+ORIGIN_SHADE = 0.35
+DIRECTION_LEGEND = "arcs run from dim (origin) to bright (destination)"
+# Labels and markers drawn over arcs whatever their height: deck.gl's depth
+# test would otherwise let a raised arc strike through a label.
+ON_TOP = {"depthCompare": "always", "depthWriteEnabled": False}
+
+
+def _arc_style(flows: pd.DataFrame, colour_by: str, scale: float) -> pd.DataFrame:
+    """Width, colours and drawing order of the arcs: busiest last, on top."""
+    share = (
+        (flows["movements"] / max(int(flows["movements"].max()), 1)) ** 0.5
+        if len(flows)
+        else flows["movements"]
+    )
+    low, high = ARC_WIDTH_PX
+    alpha = (ARC_ALPHA[0] + (ARC_ALPHA[1] - ARC_ALPHA[0]) * share).round().astype(int)
+    colours = [category_colour(colour_by, c) for c in flows["category"]]
+    background = [int(BACKGROUND[i : i + 2], 16) for i in (1, 3, 5)]
+    return flows.assign(
+        tooltip=[flow_tooltip(r) for r in flows.itertuples()],
+        width=((low + (high - low) * share) * scale).round(2),
+        target_colour=[[*c, a] for c, a in zip(colours, alpha, strict=True)],
+        source_colour=[
+            [round(b + (v - b) * ORIGIN_SHADE) for v, b in zip(c, background, strict=True)] + [a]
+            for c, a in zip(colours, alpha, strict=True)
+        ],
+    ).sort_values(["movements", "origin_name", "destination_name"], kind="stable")
+
+
+def _labels(places: pd.DataFrame, edges: pd.DataFrame, screen: flowmap.Screen, label_px: int) -> pd.DataFrame:
+    """Place names and edge markers' names that fit without overlapping."""
+    candidates = pd.concat(
+        [
+            places.assign(text=places["name"])[["text", "latitude", "longitude", "movements"]],
+            edges[["text", "latitude", "longitude", "movements"]],
+        ],
+        ignore_index=True,
+    )
+    return flowmap.declutter_labels(candidates, screen, label_px)
+
+
 # pydeck reads every string argument as a JavaScript expression; quoting a
 # string ("'pixels'") makes it a plain value.
 def movement_deck(
@@ -202,99 +208,42 @@ def movement_deck(
     basemap_url: str,
     colour_by: str,
     frame: MapFrame,
+    size_px: tuple[int, int] = (1100, 560),
     label_px: int = 18,
     scale: float = 1.0,
 ) -> pdk.Deck:
-    """The movements map: country outlines, one arc per flow, sized points, labels.
+    """The movements map: country outlines, one arc per flow (dim at its
+    origin, bright at its destination), sized points, edge markers for places
+    beyond the frame, and labels that never overlap, above everything.
 
-    `scale` enlarges lines, points, labels and zoom together, for a 4K screen
-    that runs without operating-system scaling.
+    `size_px` is the map's size on the page at scale 1; `scale` enlarges
+    lines, points, labels and zoom together, for a 4K screen that runs
+    without operating-system scaling.
     """
     label_px = round(label_px * scale)
     frame = MapFrame(frame.latitude, frame.longitude, round(frame.zoom + math.log2(scale), 2))
-    flows = flows.assign(
-        tooltip=[flow_tooltip(r) for r in flows.itertuples()],
-        colour=[[*category_colour(colour_by, c), 210] for c in flows["category"]],
-    )
-    busiest_flow = max(int(flows["movements"].max()), 1) if len(flows) else 1
-    flows["width"] = (2 + 10 * (flows["movements"] / busiest_flow) ** 0.5) * scale
+    screen = flowmap.Screen(frame, round(size_px[0] * scale), round(size_px[1] * scale))
+    flows = _arc_style(flows, colour_by, scale)
+    edges = flowmap.edge_markers(flows, screen)
     places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1
-    places["radius"] = (4 + 12 * (places["movements"] / busiest_place) ** 0.5) * scale
-    labels = declutter_labels(places, frame.zoom, label_px) if len(places) else places
-
+    places["radius"] = (3 + 7 * (places["movements"] / busiest_place) ** 0.5) * scale
+    labels = _labels(places, edges, screen, label_px)
+    if flows.empty:
+        labels = pd.DataFrame(
+            {
+                "text": ["No movements match these filters"],
+                "latitude": [frame.latitude],
+                "longitude": [frame.longitude],
+                "movements": [1],
+            }
+        )
     layers = [
-        pdk.Layer(
-            "GeoJsonLayer",
-            id="basemap",
-            data=basemap_url,
-            stroked=True,
-            filled=True,
-            get_fill_color=LAND,
-            get_line_color=BORDER,
-            line_width_min_pixels=0.8,
-            pickable=False,
-        ),
-        pdk.Layer(
-            "ArcLayer",
-            id="flows",
-            data=flows[
-                [
-                    "origin_place_id",
-                    "destination_place_id",
-                    "origin_longitude",
-                    "origin_latitude",
-                    "destination_longitude",
-                    "destination_latitude",
-                    "category",
-                    "movements",
-                    "colour",
-                    "width",
-                    "tooltip",
-                ]
-            ],
-            get_source_position=["origin_longitude", "origin_latitude"],
-            get_target_position=["destination_longitude", "destination_latitude"],
-            get_source_color="colour",
-            get_target_color="colour",
-            get_width="width",
-            get_height=0.5,
-            width_units="'pixels'",
-            great_circle=True,
-            pickable=True,
-            auto_highlight=True,
-        ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            id="places",
-            data=places[["place_id", "name", "longitude", "latitude", "radius", "tooltip"]],
-            get_position=["longitude", "latitude"],
-            get_radius="radius",
-            radius_units="'pixels'",
-            get_fill_color=[245, 245, 245, 220],
-            get_line_color=[11, 18, 32],
-            stroked=True,
-            line_width_min_pixels=1.5,
-            pickable=True,
-            auto_highlight=True,
-        ),
-        pdk.Layer(
-            "TextLayer",
-            id="labels",
-            data=labels[["name", "longitude", "latitude"]],
-            get_position=["longitude", "latitude"],
-            get_text="name",
-            get_size=label_px,
-            size_units="'pixels'",
-            get_color=LABEL,
-            get_pixel_offset=[0, -label_px],
-            outline_width=3,
-            outline_color=[11, 18, 32, 255],
-            font_family="'Helvetica Neue, Arial, sans-serif'",
-            font_settings={"sdf": True},
-            character_set="'auto'",
-            pickable=False,
-        ),
+        _basemap_layer(basemap_url),
+        _arc_layer(flows),
+        _points_layer("places", places[["place_id", "name", "longitude", "latitude", "radius", "tooltip"]]),
+        _points_layer("edges", edges.assign(radius=4 * scale, tooltip=edges["text"] + " (beyond the map)")),
+        _label_layer(labels, label_px * (2 if flows.empty else 1)),
     ]
     return pdk.Deck(
         layers=layers,
@@ -304,6 +253,110 @@ def movement_deck(
         map_provider=None,
         map_style=blank_map_style(),
         tooltip={"text": "{tooltip}"},
+    )
+
+
+def _basemap_layer(basemap_url: str) -> pdk.Layer:
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id="basemap",
+        data=basemap_url,
+        stroked=True,
+        filled=True,
+        get_fill_color=LAND,
+        get_line_color=BORDER,
+        line_width_min_pixels=0.8,
+        pickable=False,
+    )
+
+
+def _arc_layer(flows: pd.DataFrame) -> pdk.Layer:
+    columns = [
+        "origin_place_id",
+        "destination_place_id",
+        "origin_longitude",
+        "origin_latitude",
+        "destination_longitude",
+        "destination_latitude",
+        "category",
+        "movements",
+        "source_colour",
+        "target_colour",
+        "width",
+        "tooltip",
+    ]
+    return pdk.Layer(
+        "ArcLayer",
+        id="flows",
+        data=flows[columns],
+        get_source_position=["origin_longitude", "origin_latitude"],
+        get_target_position=["destination_longitude", "destination_latitude"],
+        get_source_color="source_colour",
+        get_target_color="target_colour",
+        get_width="width",
+        get_height=0.5,
+        width_units="'pixels'",
+        great_circle=True,
+        pickable=True,
+        auto_highlight=True,
+        parameters=ON_TOP,
+    )
+
+
+def _points_layer(layer_id: str, points: pd.DataFrame) -> pdk.Layer:
+    return pdk.Layer(
+        "ScatterplotLayer",
+        id=layer_id,
+        data=points[
+            [
+                "name",
+                "longitude",
+                "latitude",
+                "radius",
+                "tooltip",
+                *(["place_id"] if "place_id" in points else []),
+            ]
+        ],
+        get_position=["longitude", "latitude"],
+        get_radius="radius",
+        radius_units="'pixels'",
+        get_fill_color=[245, 245, 245, 230],
+        get_line_color=[11, 18, 32],
+        stroked=True,
+        line_width_min_pixels=1.5,
+        pickable=True,
+        auto_highlight=True,
+        parameters=ON_TOP,
+    )
+
+
+def _label_layer(labels: pd.DataFrame, label_px: int) -> pdk.Layer:
+    """Names above their points on a dark box that hides the arcs behind
+    them; where they would overlap after zooming out, deck.gl's collision
+    filter keeps the busiest. (Its collisionTestProps, and a data column
+    named "text", made every label vanish in Streamlit's deck.gl.)"""
+    return pdk.Layer(
+        "TextLayer",
+        id="labels",
+        data=labels[["text", "longitude", "latitude", "movements"]].rename(columns={"text": "label"}),
+        get_position=["longitude", "latitude"],
+        get_text="label",
+        get_size=label_px,
+        size_units="'pixels'",
+        get_color=LABEL,
+        get_pixel_offset=[0, -round(label_px * 0.4)],
+        outline_width=4,
+        outline_color=[11, 18, 32, 255],
+        font_family="'Helvetica Neue, Arial, sans-serif'",
+        font_settings={"sdf": True},
+        character_set="'auto'",
+        pickable=False,
+        parameters=ON_TOP,
+        background=True,
+        get_background_color=[11, 18, 32, 200],
+        background_padding=[4, 1],
+        extensions=[{"@@type": "CollisionFilterExtension"}],
+        get_collision_priority="movements",
     )
 
 

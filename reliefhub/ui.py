@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import exports, figures
+from reliefhub import exports, figures, flowmap
 from reliefhub.db import Database, shared_database
 from reliefhub.filters import MODES, Filters, check_date_range, known_in_any_case
 
@@ -260,28 +260,35 @@ def map_frame() -> figures.MapFrame:
     frame = database().query("map_frame")
     if frame.empty or pd.isna(frame.at[0, "south"]):
         return figures.MapFrame(50.0, 10.0, 3.5)
-    return figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
+    return flowmap.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
 
 
-def movements_deck(colour_by: str, *, label_px: int = 18, scale: float = 1.0, **extra):
-    """The movements map for the shared filters (and extra parameters), with its flows."""
+def movements_deck(
+    colour_by: str, *, size_px: tuple[int, int], label_px: int = 18, scale: float = 1.0, **extra
+):
+    """The movements map for the shared filters (and extra parameters), with
+    its flows, framed on them in a map of `size_px` (the whole data's frame
+    when nothing matches)."""
     flows = query("movement_flows", colour_by=colour_by, limit=figures.MAP_ARCS, **extra)
     places = query("movement_places", limit=figures.MAP_PLACES, **extra)
+    frame = flowmap.flows_frame(flows, width_px=size_px[0], height_px=size_px[1], fallback=map_frame())
     deck = figures.movement_deck(
         flows,
         places,
         basemap_url=BASEMAP_URL,
         colour_by=colour_by,
-        frame=map_frame(),
+        frame=frame,
+        size_px=size_px,
         label_px=label_px,
         scale=scale,
     )
     return deck, flows
 
 
-def movements_map(colour_by: str, *, key: str, height: int, selectable: bool, **extra):
+def movements_map(colour_by: str, *, key: str, size_px: tuple[int, int], selectable: bool, **extra):
     """Draw the movements map; returns the selection event when selectable."""
-    deck, flows = movements_deck(colour_by, **extra)
+    deck, flows = movements_deck(colour_by, size_px=size_px, **extra)
+    height = size_px[1]
     legend(colour_by, flows)
     if selectable:
         return st.pydeck_chart(
@@ -299,7 +306,8 @@ def legend(colour_by: str, flows: pd.DataFrame) -> None:
     shown = figures.arcs_shown(flows)
     st.markdown(
         f"**{figures.COLOUR_BY_LABELS[colour_by]}:** {swatches or 'no movements match'} · "
-        "arc width: number of movements on the route · point size: traffic at the place"
+        f"{figures.DIRECTION_LEGEND} · arc width: number of movements on the route · "
+        "point size: traffic at the place · ↗ name at the edge: a place beyond the map"
         + (f" · {shown}" if shown else ""),
         unsafe_allow_html=True,
     )

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from reliefhub.figures import plural
+from reliefhub.figures import DIRECTION_LEGEND, plural
 
 VIEWS = {
     "map": "Movements",
@@ -99,6 +99,11 @@ class WallLayout:
     @property
     def map_vh(self) -> float:
         return self.main_vh - LEGEND_VH
+
+    @property
+    def map_px(self) -> tuple[int, int]:
+        """The map's size on a 1920x1080 screen: three quarters of the width."""
+        return 1380, round(self.map_vh / 100 * 1080)
 
     @property
     def table_rows(self) -> int:
@@ -328,4 +333,7 @@ def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "") -> str:
         f"<span style='color:{colour}'>━━</span> {html.escape(label)}" for label, colour in entries
     )
     shown = f" &nbsp;·&nbsp; {html.escape(arcs_shown)}" if arcs_shown else ""
-    return f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; arc width: movements on the route{shown}</div>"
+    return (
+        f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; {DIRECTION_LEGEND} &nbsp;·&nbsp; "
+        f"arc width: movements on the route{shown}</div>"
+    )

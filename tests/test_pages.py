@@ -77,6 +77,7 @@ def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
         "GeoJsonLayer",
         "ArcLayer",
         "ScatterplotLayer",
+        "ScatterplotLayer",
         "TextLayer",
     ]
     arcs = next(layer for layer in spec["layers"] if layer["id"] == "flows")["data"]
