@@ -192,7 +192,9 @@ def _labels(places: pd.DataFrame, edges: pd.DataFrame, screen: flowmap.Screen, l
     candidates = pd.concat(
         [
             places.assign(text=places["name"])[["text", "latitude", "longitude", "movements"]],
-            edges[["text", "latitude", "longitude", "movements"]],
+            edges[["text", "label_latitude", "label_longitude", "movements"]].set_axis(
+                ["text", "latitude", "longitude", "movements"], axis=1
+            ),
         ],
         ignore_index=True,
     )
@@ -224,7 +226,7 @@ def movement_deck(
     frame = MapFrame(frame.latitude, frame.longitude, round(frame.zoom + math.log2(scale), 2))
     screen = flowmap.Screen(frame, round(size_px[0] * scale), round(size_px[1] * scale))
     flows = _arc_style(flows, colour_by, scale)
-    edges = flowmap.edge_markers(flows, screen)
+    edges = flowmap.edge_markers(flows, screen, label_px)
     places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1
     places["radius"] = (3 + 7 * (places["movements"] / busiest_place) ** 0.5) * scale

@@ -118,14 +118,26 @@ def _ends(flows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def edge_markers(flows: pd.DataFrame, screen: Screen) -> pd.DataFrame:
+def edge_markers(flows: pd.DataFrame, screen: Screen, font_px: float) -> pd.DataFrame:
     """One marker per place an arc reaches beyond the frame: on the frame's
     edge, where the line from the centre towards the place leaves it, with
-    the place's name and an arrow pointing its way."""
+    the place's name and an arrow pointing its way, its label moved inwards
+    as far as it needs to fit (label_latitude, label_longitude)."""
     ends = _ends(flows)
     far = ends[~screen.inside(ends["latitude"], ends["longitude"])]
     if far.empty:
-        return pd.DataFrame(columns=["place_id", "name", "latitude", "longitude", "movements", "text"])
+        return pd.DataFrame(
+            columns=[
+                "place_id",
+                "name",
+                "latitude",
+                "longitude",
+                "movements",
+                "text",
+                "label_latitude",
+                "label_longitude",
+            ]
+        )
     far = far.groupby(["place_id", "name", "latitude", "longitude"], as_index=False)["movements"].sum()
     x, y = screen.xy(far["latitude"], far["longitude"])
     dx, dy = x - screen.width / 2, y - screen.height / 2
@@ -135,12 +147,19 @@ def edge_markers(flows: pd.DataFrame, screen: Screen) -> pd.DataFrame:
         np.divide(half_w, np.abs(dx), out=np.full(len(dx), np.inf), where=dx != 0),
         np.divide(half_h, np.abs(dy), out=np.full(len(dy), np.inf), where=dy != 0),
     )
-    lat, lon = screen.lat_lon(screen.width / 2 + dx * reach, screen.height / 2 + dy * reach)
-    arrows = [_arrow(a, b) for a, b in zip(dx, dy, strict=True)]
+    x, y = screen.width / 2 + dx * reach, screen.height / 2 + dy * reach
+    texts = [f"{_arrow(a, b)} {name}" for a, b, name in zip(dx, dy, far["name"], strict=True)]
+    half_widths = np.array([label_box(0, 0, text, font_px)[2] for text in texts])
+    label_x = np.clip(x, half_widths, screen.width - half_widths)
+    label_y = np.clip(y, 2.2 * font_px, screen.height)
+    latitude, longitude = screen.lat_lon(x, y)
+    label_latitude, label_longitude = screen.lat_lon(label_x, label_y)
     return far.assign(
-        latitude=lat,
-        longitude=lon,
-        text=[f"{arrow} {name}" for arrow, name in zip(arrows, far["name"], strict=True)],
+        latitude=latitude,
+        longitude=longitude,
+        text=texts,
+        label_latitude=label_latitude,
+        label_longitude=label_longitude,
     )
 
 
