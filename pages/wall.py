@@ -62,7 +62,12 @@ def fetch(view: str, day: date) -> Picture:
     deck, legend, arcs_shown, flights, trend = None, [], "", None, None
     if view == "map":
         deck, flows = ui.movements_deck(
-            "cargo_kind", size_px=layout.map_px, label_px=26, scale=settings.map_scale, **bounded
+            "cargo_kind",
+            size_px=layout.map_px,
+            label_px=26,
+            scale=settings.map_scale,
+            replay_day=day if settings.replay else None,
+            **bounded,
         )
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from urllib.parse import quote
 
 import pandas as pd
@@ -159,21 +160,37 @@ ARC_ALPHA = (70, 235)
 # An arc's origin end is drawn in this share of its colour, fading into the
 # background, so direction reads as dim (from) to bright (to).
 ORIGIN_SHADE = 0.35
+# A replay draws an arc fully for 3 days after its last movement, then fades
+# it over 14 days to a fifth.
+REPLAY_FRESH_DAYS = (3, 14)
+REPLAY_FLOOR = 0.2
 DIRECTION_LEGEND = "arcs run from dim (origin) to bright (destination)"
 # Labels and markers drawn over arcs whatever their height: deck.gl's depth
 # test would otherwise let a raised arc strike through a label.
 ON_TOP = {"depthCompare": "always", "depthWriteEnabled": False}
 
 
-def _arc_style(flows: pd.DataFrame, colour_by: str, scale: float) -> pd.DataFrame:
-    """Width, colours and drawing order of the arcs: busiest last, on top."""
+def recency(flows: pd.DataFrame, day: date | None) -> pd.Series:
+    """How strongly a replay draws each arc on `day`: fully for a few days
+    after its last movement, then fading (1 everywhere without a day)."""
+    if day is None:
+        return pd.Series(1.0, index=flows.index)
+    age = (pd.Timestamp(day) - pd.to_datetime(flows["last_date"])).dt.days
+    fresh, fade = REPLAY_FRESH_DAYS
+    return (1 - (age - fresh).clip(lower=0) / fade).clip(lower=REPLAY_FLOOR)
+
+
+def _arc_style(flows: pd.DataFrame, colour_by: str, scale: float, day: date | None) -> pd.DataFrame:
+    """Width, colours and drawing order of the arcs: busiest last, on top;
+    in a replay, older movements fade."""
     share = (
         (flows["movements"] / max(int(flows["movements"].max()), 1)) ** 0.5
         if len(flows)
         else flows["movements"]
     )
     low, high = ARC_WIDTH_PX
-    alpha = (ARC_ALPHA[0] + (ARC_ALPHA[1] - ARC_ALPHA[0]) * share).round().astype(int)
+    alpha = (ARC_ALPHA[0] + (ARC_ALPHA[1] - ARC_ALPHA[0]) * share) * recency(flows, day)
+    alpha = alpha.round().astype(int)
     colours = [category_colour(colour_by, c) for c in flows["category"]]
     background = [int(BACKGROUND[i : i + 2], 16) for i in (1, 3, 5)]
     return flows.assign(
@@ -213,6 +230,7 @@ def movement_deck(
     size_px: tuple[int, int] = (1100, 560),
     label_px: int = 18,
     scale: float = 1.0,
+    replay_day: date | None = None,
 ) -> pdk.Deck:
     """The movements map: country outlines, one arc per flow (dim at its
     origin, bright at its destination), sized points, edge markers for places
@@ -220,12 +238,12 @@ def movement_deck(
 
     `size_px` is the map's size on the page at scale 1; `scale` enlarges
     lines, points, labels and zoom together, for a 4K screen that runs
-    without operating-system scaling.
+    without operating-system scaling. On a `replay_day`, older movements fade.
     """
     label_px = round(label_px * scale)
     frame = MapFrame(frame.latitude, frame.longitude, round(frame.zoom + math.log2(scale), 2))
     screen = flowmap.Screen(frame, round(size_px[0] * scale), round(size_px[1] * scale))
-    flows = _arc_style(flows, colour_by, scale)
+    flows = _arc_style(flows, colour_by, scale, replay_day)
     edges = flowmap.edge_markers(flows, screen, label_px)
     places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1

@@ -264,7 +264,13 @@ def map_frame() -> figures.MapFrame:
 
 
 def movements_deck(
-    colour_by: str, *, size_px: tuple[int, int], label_px: int = 18, scale: float = 1.0, **extra
+    colour_by: str,
+    *,
+    size_px: tuple[int, int],
+    label_px: int = 18,
+    scale: float = 1.0,
+    replay_day: date | None = None,
+    **extra,
 ):
     """The movements map for the shared filters (and extra parameters), with
     its flows, framed on them in a map of `size_px` (the whole data's frame
@@ -281,6 +287,7 @@ def movements_deck(
         size_px=size_px,
         label_px=label_px,
         scale=scale,
+        replay_day=replay_day,
     )
     return deck, flows
 

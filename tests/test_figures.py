@@ -197,3 +197,12 @@ def test_an_empty_map_says_so_on_the_map(fixture_db):
     assert [label["label"] for label in notice["data"]] == ["No movements match these filters"]
     assert (notice["data"][0]["latitude"], notice["data"][0]["longitude"]) == (46.0, 6.0)
     assert layer(spec, "flows")["data"] == [] and layer(spec, "edges")["data"] == []
+
+
+def test_a_replay_fades_older_movements():
+    flows = pd.DataFrame(
+        {"last_date": pd.to_datetime(["2020-04-01", "2020-03-29", "2020-03-10", "2020-01-01"])}
+    )
+    assert figures.recency(flows, date(2020, 4, 1)).round(2).tolist() == [1.0, 1.0, 0.2, 0.2]
+    assert figures.recency(flows, date(2020, 4, 8)).round(2).tolist() == [0.71, 0.5, 0.2, 0.2]
+    assert figures.recency(flows, None).tolist() == [1.0] * 4
