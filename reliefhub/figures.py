@@ -298,8 +298,6 @@ def _arc_layer(flows: pd.DataFrame) -> pdk.Layer:
         "origin_latitude",
         "destination_longitude",
         "destination_latitude",
-        "category",
-        "movements",
         "source_colour",
         "target_colour",
         "width",
