@@ -16,6 +16,7 @@ import urllib.request
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -366,28 +367,42 @@ def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser,
 
 
 def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, server, real_db):
-    from reliefhub import figures
+    from reliefhub import figures, flowmap
     from reliefhub.db import Database
+    from tests.conftest import no_filters
 
     db = Database(real_db, read_only=True)
-    bounds = db.query("map_frame").iloc[0]
+    flows = db.query("movement_flows", no_filters(colour_by="cargo_kind", limit=figures.MAP_ARCS))
     db.close()
-    frame = figures.frame_bounds(bounds.south, bounds.north, bounds.west, bounds.east)
+    screen = flowmap.Screen(
+        flowmap.flows_frame(flows, width_px=1460, height_px=640, fallback=None), 1460, 640
+    )
+    shown = screen.inside(flows["origin_latitude"], flows["origin_longitude"], inset=50) & screen.inside(
+        flows["destination_latitude"], flows["destination_longitude"], inset=50
+    )
+    busiest = flows[shown].iloc[0]  # the busiest arc wholly on screen
+    route = f"{busiest.origin_name} → {busiest.destination_name}"
     page = open_page(browser, server, "/movements")
     wait_for_drawn_map(page)
     canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.bounding_box()
-    centre_x, centre_y = figures._screen_xy(frame.latitude, frame.longitude, frame.zoom)
-    place_x, place_y = figures._screen_xy(50.0134, 15.7386, frame.zoom)  # Pardubice airport
-    # The C-130 arc to Torrejón leaves from the airport and is drawn above its point.
-    page.mouse.move(
-        canvas["x"] + canvas["width"] / 2 + place_x - centre_x,
-        canvas["y"] + canvas["height"] / 2 + place_y - centre_y,
-    )
-    page.wait_for_timeout(500)
+    # Search around the origin's point for the spot where the arc's tooltip
+    # shows (an arc rises off the ground, so its path is not the ground's).
+    (origin_x,), (origin_y,) = screen.xy([busiest.origin_latitude], [busiest.origin_longitude])
+    spots = [
+        (r * np.cos(a), r * np.sin(a)) for r in (8, 12, 16, 22, 30) for a in np.linspace(0, 2 * np.pi, 24)
+    ]
+    for dx, dy in spots:
+        page.mouse.move(canvas["x"] + origin_x + dx, canvas["y"] + origin_y + dy)
+        page.wait_for_timeout(80)
+        tooltip = page.locator(".deck-tooltip")
+        if tooltip.count() and tooltip.is_visible() and tooltip.inner_text().startswith(route):
+            break
+    else:
+        pytest.fail(f"no tooltip for {route} near its origin")
     page.mouse.down()
     page.wait_for_timeout(100)
     page.mouse.up()
-    page.wait_for_selector("text=Records on this route: Pardubice Airport → Torrejón", timeout=45_000)
+    page.wait_for_selector(f"text=Records on this route: {route}", timeout=45_000)
     table = page.locator("[data-testid='stDataFrame']").first
     table.wait_for(state="visible", timeout=45_000)
     table.scroll_into_view_if_needed()
