@@ -36,7 +36,9 @@ def toggle_replay():
 # Seconds per day of replay. Chosen outside the panel, so a new speed
 # restarts the panel's timer.
 SPEEDS = {2.0: "½ day a second", 1.0: "1 day a second", 0.5: "2 days a second", 0.25: "4 days a second"}
-st.selectbox("Replay speed", list(SPEEDS), index=1, format_func=SPEEDS.get, key="replay_speed")
+st.columns([1, 4])[0].selectbox(
+    "Replay speed", list(SPEEDS), index=1, format_func=SPEEDS.get, key="replay_speed"
+)
 
 
 @st.fragment(run_every=st.session_state.replay_speed if playing else None)
