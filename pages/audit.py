@@ -27,16 +27,14 @@ params = {"tables": tables, "changed_by": changed_by, "record_id": record_id}
 
 st.subheader("Saves and imports")
 change_sets = db.query("audit_change_sets", params | {"limit": 200})
+WHEN = st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")
 picked = st.dataframe(
     change_sets,
     hide_index=True,
     key="audit_change_sets",
     on_select="rerun",
     selection_mode="single-row",
-    column_config={
-        "change_set": None,
-        "changed_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    },
+    column_config={c: ui.readable(c) for c in change_sets.columns} | {"change_set": None, "changed_at": WHEN},
 )
 rows = picked.selection.rows if picked else []
 change_set = change_sets.iloc[rows[0]]["change_set"] if rows else None
@@ -49,11 +47,13 @@ st.markdown(
     f"**{matching:,} change{'' if matching == 1 else 's'}**"
     + (f", the latest {SHOWN:,} shown; the download holds them all." if matching > SHOWN else "")
 )
+shown = ui.audit_shown(changes)
 st.dataframe(
-    changes.drop(columns=["matching_changes"]),
+    shown,
     hide_index=True,
     key="audit_changes",
-    column_config={"changed_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss")},
+    column_config={c: ui.readable(c) for c in shown.columns}
+    | {"change_id": st.column_config.NumberColumn("Change ID", pinned=True), "changed_at": WHEN},
 )
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from reliefhub import confidence, figures, ui
 
 ui.start_page("Movements")
+st.html("<style>.replay-day { font-size: 2.6rem; font-weight: 700; line-height: 1.1; }</style>")
 first, last = ui.data_bounds()
 filters = ui.current_filters()
 
@@ -32,7 +33,15 @@ def toggle_replay():
         st.session_state.replay_day = first - timedelta(days=1)
 
 
-@st.fragment(run_every=1.0 if playing else None)
+# Seconds per day of replay. Chosen outside the panel, so a new speed
+# restarts the panel's timer.
+SPEEDS = {2.0: "½ day a second", 1.0: "1 day a second", 0.5: "2 days a second", 0.25: "4 days a second"}
+st.columns([1, 4])[0].selectbox(
+    "Replay speed", list(SPEEDS), index=1, format_func=SPEEDS.get, key="replay_speed"
+)
+
+
+@st.fragment(run_every=st.session_state.replay_speed if playing else None)
 def map_panel():
     """The replay control, the map and the records behind a selection.
 
@@ -43,7 +52,7 @@ def map_panel():
     elif st.session_state.get("replaying"):
         st.session_state.replaying = False
         st.rerun()
-    day_column, button_column = st.columns([5, 1])
+    day_column, button_column = st.columns([5, 1], vertical_alignment="bottom")
     day = day_column.slider(
         "Replay: movements up to and including",
         min_value=first,
@@ -57,8 +66,16 @@ def map_panel():
         st.rerun()  # the whole page, so the panel is re-created with (or without) its replay timer
 
     date_to = min(filters.date_to or last, day)
+    replaying = playing or day < last
+    if replaying:
+        st.html(f"<div class='replay-day'>{day:%d %B %Y}</div>")
     selection = ui.movements_map(
-        colour_by, key="movements_map", height=640, selectable=not playing, date_to=date_to
+        colour_by,
+        key="movements_map",
+        size_px=(1460, 640),
+        selectable=not playing,
+        date_to=date_to,
+        replay_day=day if replaying else None,
     )
     selected = _selected_records(selection, date_to)
     if selected is not None:

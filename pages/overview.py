@@ -1,8 +1,11 @@
-"""Overview: the headline figures, the movements map and open requests per country."""
+"""Overview: the headline figures, the movements map, open requests per country and their trend."""
 
 import streamlit as st
 
 from reliefhub import figures, ui
+
+# The map's size on a 1920-pixel-wide screen (its column's width), to frame it.
+OVERVIEW_MAP_PX = (870, 560)
 
 ui.start_page("Relief Hub: overview")
 _, as_of = ui.data_bounds()
@@ -18,7 +21,7 @@ columns[4].metric("Patients moved", f"{headline.patients_moved:,}")
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Movements")
-    ui.movements_map("cargo_kind", key="overview_map", height=560, selectable=False)
+    ui.movements_map("cargo_kind", key="overview_map", size_px=OVERVIEW_MAP_PX, selectable=False)
 with right:
     st.subheader("Open requests")
     by_country = ui.query("open_requests_by_country", as_of=as_of)
@@ -29,4 +32,9 @@ with right:
             figures.open_requests_chart(by_country, measure="count"),
             config={"displaylogo": False},
             key="overview_requests_chart",
+        )
+    trend = ui.query("request_trend")
+    if len(trend):
+        st.plotly_chart(
+            figures.request_trend_chart(trend), config={"displaylogo": False}, key="overview_trend_chart"
         )

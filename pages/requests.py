@@ -27,8 +27,8 @@ if not table.matching:
     ui.download_csv("open_requests", table.params, 0, key="download_open_requests")
 else:
     st.markdown(
-        f"**{table.matching:,} open requests** from {by_country['iso3'].nunique()} countries "
-        f"on {as_of:%d %b %Y}."
+        f"**{figures.plural(table.matching, 'open request')}** from "
+        f"{figures.plural(by_country['iso3'].nunique(), 'country')} on {as_of:%d %b %Y}."
     )
     measured = by_country.dropna(subset=["missing_quantity"])
     measures = {"count": "Number of open requests"}

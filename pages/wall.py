@@ -5,6 +5,7 @@ Settings come from the link: /wall?refresh=60&stale_after=1440&banner=NATO%20UNC
 filters. scale=2 suits a 4K screen running without operating-system scaling.
 """
 
+import html
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,8 @@ from reliefhub import confidence, figures, ui, wall
 
 ui.start_page(None)
 settings, notices = wall.settings_from({key: st.query_params.get_all(key) for key in st.query_params})
-st.html(wall.CSS)
+layout = wall.WallLayout(banner=bool(settings.banner))
+st.html(wall.CSS + layout.css())
 first, last = ui.data_bounds()
 
 
@@ -28,7 +30,8 @@ class Picture:
 
     view: str
     day: date
-    changed_at: datetime
+    changed_at: datetime | None
+    built_at: datetime | None
     figures: list[tuple[str, str]]
     by_country: pd.DataFrame
     deck: pdk.Deck | None
@@ -36,6 +39,7 @@ class Picture:
     arcs_shown: str
     flights: pd.DataFrame | None
     closed: pd.DataFrame | None
+    trend: pd.DataFrame | None
     fetched_at: datetime
     server_ms: float
 
@@ -55,19 +59,30 @@ def fetch(view: str, day: date) -> Picture:
     bounded = {"date_to": min(ui.current_filters().date_to or day, day)}
     headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
     by_country = ui.query("open_requests_by_country", as_of=day)
-    deck, legend, arcs_shown, flights, closed = None, [], "", None, None
+    stamps = ui.database().query("data_freshness")
+    deck, legend, arcs_shown, flights, closed, trend = None, [], "", None, None, None
     if view == "map":
-        deck, flows = ui.movements_deck("cargo_kind", label_px=26, scale=settings.map_scale, **bounded)
+        deck, flows = ui.movements_deck(
+            "cargo_kind",
+            size_px=layout.map_px,
+            label_px=26,
+            scale=settings.map_scale,
+            replay_day=day if settings.replay else None,
+            **bounded,
+        )
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "requests":
         closed = ui.query("closed_requests", as_of=day)
     elif view == "flights":
-        flights = ui.query("recent_flights", as_of=day, limit=12)
+        flights = ui.query("recent_flights", as_of=day, limit=layout.table_rows)
+    elif view == "trend":
+        trend = ui.query("request_trend", **bounded)
     return Picture(
         view=view,
         day=day,
-        changed_at=ui.database().scalar("data_freshness").to_pydatetime(),
+        changed_at=_datetime(stamps.at[0, "data_changed_at"]),
+        built_at=_datetime(stamps.at[0, "built_at"]),
         figures=[
             ("Open requests", f"{headline.open_requests:,}"),
             *wall.most_requested_missing(by_country),
@@ -80,43 +95,65 @@ def fetch(view: str, day: date) -> Picture:
         arcs_shown=arcs_shown,
         flights=flights,
         closed=closed,
+        trend=trend,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
     )
 
 
+def _datetime(value) -> datetime | None:
+    return None if pd.isna(value) else value.to_pydatetime()
+
+
 def draw(picture: Picture, trouble: str | None) -> None:
-    text, stale = wall.freshness(
-        picture.changed_at, datetime.now(UTC), timedelta(minutes=settings.stale_after_minutes)
-    )
-    st.html(wall.title_html(picture.view, picture.day, text, stale))
-    if trouble:
-        st.html(f"<div class='wall-stale'>{trouble}</div>")
+    now = datetime.now(UTC)
+    text = wall.freshness(picture.changed_at, picture.built_at, now)
+    warning = trouble or wall.historical(last, now, timedelta(minutes=settings.stale_after_minutes))
+    st.html(wall.title_html(picture.view, picture.day, text, warning))
     st.html(wall.figures_html(picture.figures))
     main, side = st.columns([3, 1])
-    with main:
-        if picture.view == "map":
-            with st.container(key="wall_map"):
-                st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
-            st.html(wall.legend_html(picture.legend, picture.arcs_shown))
-        elif picture.view == "requests":
-            chart = figures.open_requests_chart(picture.by_country, measure="count")
-            # A shorter chart leaves room for the requests closed before all of them arrived.
-            share = 0.6 if picture.closed is None or picture.closed.empty else 0.48
-            chart.update_layout(font={"size": 22}, height=int(share * 1080), title=None)
-            st.plotly_chart(chart, config={"displayModeBar": False, "staticPlot": True}, key="wall_chart")
-            st.html(confidence.closures_html(picture.closed))
-        else:
-            st.html(wall.flights_html(picture.flights))
-    with side:
-        st.html(wall.countries_html(picture.by_country))
+    with main, st.container(key="wall_main"):
+        draw_view(picture)
+    with side, st.container(key="wall_side"):
+        st.html(wall.countries_html(picture.by_country, limit=layout.side_rows))
     st.html(
-        f"<div class='wall-footer'>Screen refreshed {picture.fetched_at:%H:%M:%S} UTC in "
+        f"<div class='wall-footer'>{html.escape(text)} · "
+        f"Screen refreshed {picture.fetched_at:%H:%M:%S} UTC in "
         f"{picture.server_ms:.0f} ms · every {settings.refresh_seconds} s"
         + (" · replaying the crisis" if settings.replay else "")
         + "".join(f" · {notice}" for notice in notices)
         + "</div>"
     )
+
+
+def draw_view(picture: Picture) -> None:
+    """The main view, in the height the layout leaves it."""
+    if picture.view == "map":
+        with st.container(key="wall_map"):
+            st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
+        st.html(wall.legend_html(picture.legend, picture.arcs_shown))
+    elif picture.view in ("requests", "trend"):
+        font_px = round(wall.CHART_FONT_PX * settings.map_scale)
+        closures = confidence.closures_html(picture.closed, limit=2) if picture.view == "requests" else ""
+        # A shorter chart leaves room for the requests closed before all of them arrived.
+        chart_vh = layout.main_vh * (0.7 if closures else 1)
+        if picture.view == "requests":
+            chart = figures.open_requests_chart(
+                picture.by_country, measure="count", max_bars=layout.chart_bars, font_px=font_px
+            )
+        else:
+            chart = figures.request_trend_chart(picture.trend, font_px=font_px)
+        chart.update_layout(
+            height=round(chart_vh / 100 * 1080 * settings.map_scale),
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+            margin={"t": 5 * font_px, "b": 2 * font_px},
+            title={"yref": "container", "y": 1.0, "yanchor": "top", "x": 0},
+        )
+        st.plotly_chart(chart, config={"displayModeBar": False, "staticPlot": True}, key="wall_chart")
+        if closures:
+            st.html(closures)
+    else:
+        st.html(wall.flights_html(picture.flights))
 
 
 @st.fragment(run_every=settings.tick_seconds())

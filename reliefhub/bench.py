@@ -47,7 +47,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, generate
+from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, figures, flowmap, generate
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.loader import build_database
 from reliefhub.ui import BASEMAP_URL, PAGE_SIZE
@@ -623,6 +623,19 @@ class PandasWay:
         out = out[out["flight_date"] <= pd.Timestamp(q["as_of"])]
         return out.sort_values(["flight_date", "flight_id"], ascending=False).head(q["limit"])
 
+    def request_trend(self, q):
+        """As an app would: the requests received by, and still open on, each day."""
+        bounds = self.data_bounds(q).iloc[0]
+        first = max(bounds.first_date, pd.Timestamp(q["date_from"] or bounds.first_date))
+        last = min(bounds.last_date, pd.Timestamp(q["date_to"] or bounds.last_date))
+        asked_on = self.requests_table(q)["requested_on"]
+        rows = []
+        for day in pd.date_range(first, last):
+            received = int((asked_on <= day).sum())
+            still_open = len(self.open_requests_frame(q | {"as_of": day.date()}))
+            rows.append((day, received, received - still_open, still_open))
+        return pd.DataFrame(rows, columns=["day", "received", "settled", "still_open"])
+
     def data_bounds(self, q):
         mv, r = self.movements, self.t["requests"]
         return pd.DataFrame(
@@ -716,7 +729,7 @@ def bench_map_payload(db_path: Path, scale: int, repeat: int) -> list[Measuremen
         params = scenarios(db)["all"]
         frame = db.query("map_frame")
         view = (
-            figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
+            flowmap.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
             if len(frame) and pd.notna(frame.at[0, "south"])
             else figures.MapFrame(50.0, 10.0, 3.5)
         )

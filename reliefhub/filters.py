@@ -63,6 +63,15 @@ def unknown_values(raw: list[str], known: set[str], what: str) -> list[str]:
     return [f"Ignored {len(unknown):,} {plural} from the link that are not in the data: {named}{more}."]
 
 
+def known_in_any_case(raw: list[str], known: set[str], what: str) -> tuple[list[str], list[str]]:
+    """URL values as the known codes they name in any letter case ('ita' is
+    ITA), each once, and notices for the values that name none."""
+    by_folded = {code.casefold(): code for code in known}
+    found = [by_folded.get(value.casefold()) for value in raw]
+    unknown = [value for value, code in zip(raw, found, strict=True) if code is None]
+    return list(dict.fromkeys(code for code in found if code)), unknown_values(unknown, set(), what)
+
+
 def check_date_range(raw: list[str]) -> tuple[tuple[date, date] | None, list[str]]:
     """Read ?dates=FROM&dates=TO; returns the range, or None with notices."""
     if not raw:

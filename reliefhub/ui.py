@@ -5,6 +5,7 @@ filters, call queries, and draw.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import backups, exports, faults, figures, imports
+from reliefhub import backups, exports, faults, figures, flowmap, imports
 from reliefhub.db import Database, database_path, shared_database
-from reliefhub.filters import MODES, Filters, check_date_range, unknown_values
+from reliefhub.filters import MODES, Filters, check_date_range, known_in_any_case
 
 BASEMAP_URL = "/app/static/basemap/countries-50m.geojson"
 # The years a page's date widgets show; far-off stored dates are drawn at these ends.
@@ -132,9 +133,10 @@ def publish_to_url(key: str, values: list[str] | None) -> None:
 
 def known_codes(known: dict[str, str], what: str) -> Callable[[list[str]], list[str]]:
     def parse(raw: list[str]) -> list[str]:
-        for notice in unknown_values(raw, set(known), what):
+        codes, notices = known_in_any_case(raw, set(known), what)
+        for notice in notices:
             st.warning(notice, icon="⚠️")
-        return [code for code in dict.fromkeys(raw) if code in known]
+        return codes
 
     return parse
 
@@ -210,21 +212,29 @@ def sidebar_filters(*, show: bool = True) -> Filters:
 
     with st.sidebar:
         st.header("Filters")
+        # Codes first, so a typed code is the best match and Enter picks that
+        # country alone; no "Select all matches" for Enter to land on.
         chosen_countries = st.multiselect(
             "Country",
             list(country_names),
-            format_func=lambda code: f"{country_names[code]} ({code})",
+            format_func=lambda code: f"{code} — {country_names[code]}",
             key="country",
-            help="Requests from, and movements to, from or for these countries.",
+            select_all=False,
+            help="Requests from, and movements to, from or for these countries. Type a name or an ISO code.",
         )
         chosen_materials = st.multiselect(
-            "Material", list(material_names), format_func=material_names.get, key="material"
+            "Material",
+            list(material_names),
+            format_func=material_names.get,
+            key="material",
+            select_all=False,
         )
         chosen_modes = st.multiselect(
             "Transport mode",
             list(MODES),
             format_func=MODES.get,
             key="mode",
+            select_all=False,
             help="Movements by these modes (requests have no mode).",
         )
         picked = st.date_input(
@@ -340,28 +350,42 @@ def map_frame() -> figures.MapFrame:
     frame = database().query("map_frame")
     if frame.empty or pd.isna(frame.at[0, "south"]):
         return figures.MapFrame(50.0, 10.0, 3.5)
-    return figures.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
+    return flowmap.frame_bounds(*(float(frame.at[0, c]) for c in ("south", "north", "west", "east")))
 
 
-def movements_deck(colour_by: str, *, label_px: int = 18, scale: float = 1.0, **extra):
-    """The movements map for the shared filters (and extra parameters), with its flows."""
+def movements_deck(
+    colour_by: str,
+    *,
+    size_px: tuple[int, int],
+    label_px: int = 18,
+    scale: float = 1.0,
+    replay_day: date | None = None,
+    **extra,
+):
+    """The movements map for the shared filters (and extra parameters), with
+    its flows, framed on them in a map of `size_px` (the whole data's frame
+    when nothing matches)."""
     flows = query("movement_flows", colour_by=colour_by, limit=figures.MAP_ARCS, **extra)
     places = query("movement_places", limit=figures.MAP_PLACES, **extra)
+    frame = flowmap.flows_frame(flows, width_px=size_px[0], height_px=size_px[1], fallback=map_frame())
     deck = figures.movement_deck(
         flows,
         places,
         basemap_url=BASEMAP_URL,
         colour_by=colour_by,
-        frame=map_frame(),
+        frame=frame,
+        size_px=size_px,
         label_px=label_px,
         scale=scale,
+        replay_day=replay_day,
     )
     return deck, flows
 
 
-def movements_map(colour_by: str, *, key: str, height: int, selectable: bool, **extra):
+def movements_map(colour_by: str, *, key: str, size_px: tuple[int, int], selectable: bool, **extra):
     """Draw the movements map; returns the selection event when selectable."""
-    deck, flows = movements_deck(colour_by, **extra)
+    deck, flows = movements_deck(colour_by, size_px=size_px, **extra)
+    height = size_px[1]
     legend(colour_by, flows)
     if selectable:
         return st.pydeck_chart(
@@ -379,7 +403,8 @@ def legend(colour_by: str, flows: pd.DataFrame) -> None:
     shown = figures.arcs_shown(flows)
     st.markdown(
         f"**{figures.COLOUR_BY_LABELS[colour_by]}:** {swatches or 'no movements match'} · "
-        "arc width: number of movements on the route · point size: traffic at the place"
+        f"{figures.DIRECTION_LEGEND} · arc width: number of movements on the route · "
+        "point size: traffic at the place · ↗ name at the edge: a place beyond the map"
         + (f" · {shown}" if shown else ""),
         unsafe_allow_html=True,
     )
@@ -483,21 +508,87 @@ def readable(column: str) -> str:
     return column.replace("_", " ").capitalize().replace("iso3", "ISO3").replace(" id", " ID")
 
 
-def show_table(
-    frame: pd.DataFrame, *, key: str, first_columns: tuple[str, ...] = (), height: int | None = None
-) -> None:
-    """A sortable table with readable headers and each row's first source as a link."""
+NOT_STATED = "not stated"
+
+
+def table_shown(frame: pd.DataFrame, first_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows as a table shows them: `first_columns` first, each row's first
+    source as a link, what was delivered of what was asked as a share, and
+    "not stated" where a text the source gives is missing (a missing link to
+    another record, an ID, stays empty: it means there is none)."""
     shown = frame[[*first_columns, *(c for c in frame.columns if c not in first_columns)]].copy()
-    config = {c: st.column_config.Column(readable(c)) for c in shown.columns}
     if "source_urls" in shown.columns:
         # Only a web link is offered as one (older databases may hold others).
         first = shown["source_urls"].str.split(" ; ").str[0]
         shown.insert(0, "source", first.where(first.str.match(r"https?://", na=False)))
-        config["source"] = st.column_config.LinkColumn("Source", display_text="open source")
-        config["source_urls"] = st.column_config.TextColumn("All sources")
+    if {"requested_quantity", "delivered_quantity"} <= set(shown.columns):
+        asked = shown["requested_quantity"].where(shown["requested_quantity"] > 0)
+        shown.insert(
+            shown.columns.get_loc("delivered_quantity") + 1,
+            "delivered_share",
+            (shown["delivered_quantity"] / asked).clip(upper=1),
+        )
     for column in shown.columns:
-        if pd.api.types.is_datetime64_any_dtype(shown[column]):
-            config[column] = st.column_config.DateColumn(readable(column), format="YYYY-MM-DD")
+        if pd.api.types.is_string_dtype(shown[column]) and not column.endswith("_id"):
+            shown[column] = shown[column].fillna(NOT_STATED)
+    return shown
+
+
+def changed_fields(before_json: str | None, after_json: str | None) -> tuple[str, str]:
+    """An audit row's before and after, the changed fields only:
+    ('status: open', 'status: fulfilled'); a new record shows all it holds."""
+    before = json.loads(before_json) if isinstance(before_json, str) else {}
+    after = json.loads(after_json) if isinstance(after_json, str) else {}
+    keys = [k for k in after if before.get(k) != after.get(k)] if before else list(after)
+
+    def listed(row: dict) -> str:
+        return "; ".join(f"{k}: {NOT_STATED if row.get(k) is None else row[k]}" for k in keys)
+
+    return (listed(before) if before else "new record", listed(after))
+
+
+def audit_shown(changes: pd.DataFrame) -> pd.DataFrame:
+    """The audit rows as the page shows them: before and after of the changed fields."""
+    pairs = [changed_fields(b, a) for b, a in zip(changes["before_row"], changes["after_row"], strict=True)]
+    shown = changes.drop(columns=["before_row", "after_row", "matching_changes"], errors="ignore")
+    shown["before"] = [before for before, _ in pairs]
+    shown["after"] = [after for _, after in pairs]
+    return shown
+
+
+def column_config(column: str, values: pd.Series):
+    """How a table shows a column: readable header, IDs pinned, numbers with
+    thousands separators, dates as ISO dates, shares as progress bars."""
+    label = readable(column)
+    if column == "source":
+        return st.column_config.LinkColumn("Source", display_text="open source", pinned=True)
+    if column == "source_urls":
+        return st.column_config.TextColumn("All sources")
+    if column == "delivered_share":
+        return st.column_config.ProgressColumn(
+            "Delivered of requested",
+            format="percent",
+            min_value=0,
+            max_value=1,
+            help="Empty: quantity not stated",
+        )
+    if column.endswith("_id"):
+        return st.column_config.TextColumn(label, pinned=True)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return st.column_config.NumberColumn(
+            label, format="localized", help="Empty: not stated by the source"
+        )
+    return st.column_config.Column(label)
+
+
+def show_table(
+    frame: pd.DataFrame, *, key: str, first_columns: tuple[str, ...] = (), height: int | None = None
+) -> None:
+    """A sortable table with readable headers and each row's first source as a link."""
+    shown = table_shown(frame, first_columns)
+    config = {c: column_config(c, shown[c]) for c in shown.columns}
     st.dataframe(shown, hide_index=True, column_config=config, key=key, height=height or "auto")
 
 

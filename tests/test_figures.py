@@ -5,7 +5,7 @@ from datetime import date
 
 import pandas as pd
 
-from reliefhub import figures
+from reliefhub import figures, flowmap
 from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from tests.conftest import no_filters
 
@@ -32,12 +32,18 @@ def layer(spec: dict, layer_id: str) -> dict:
 
 def test_map_draws_basemap_arcs_points_and_labels_without_any_tile_source(fixture_db):
     spec = deck_spec(fixture_db)
-    assert [lay["@@type"] for lay in spec["layers"]] == [
-        "GeoJsonLayer",
-        "ArcLayer",
-        "ScatterplotLayer",
-        "TextLayer",
+    assert [(lay["@@type"], lay["id"]) for lay in spec["layers"]] == [
+        ("GeoJsonLayer", "basemap"),
+        ("ArcLayer", "flows"),
+        ("ScatterplotLayer", "places"),
+        ("ScatterplotLayer", "edges"),
+        ("TextLayer", "labels"),
     ]
+    # Labels over everything, never overlapping: deck.gl's collision filter, busiest first.
+    labels = layer(spec, "labels")
+    assert labels["extensions"] == [{"@@type": "CollisionFilterExtension"}]
+    assert labels["getCollisionPriority"] == "@@=movements"
+    assert labels["parameters"] == {"depthCompare": "always", "depthWriteEnabled": False}
     assert layer(spec, "basemap")["data"] == "/app/static/x.geojson"
     assert spec["mapStyle"].startswith("data:application/json,")
     assert "mapProvider" not in spec or spec["mapProvider"] in (None, "")
@@ -62,12 +68,17 @@ def test_arc_tooltip_reads_as_a_sentence(fixture_db):
     )
 
 
-def test_arc_width_and_colour_follow_count_and_category(fixture_db):
-    arcs = {a["origin_place_id"]: a for a in layer(deck_spec(fixture_db, "mode"), "flows")["data"]}
-    assert arcs["metz"]["width"] == 12.0  # the busiest route
+def test_arc_width_colour_and_order_follow_count_category_and_direction(fixture_db):
+    data = layer(deck_spec(fixture_db, "mode"), "flows")["data"]
+    arcs = {a["origin_place_id"]: a for a in data}
+    assert arcs["metz"]["width"] == 6.0  # the busiest route, at the cap
     assert arcs["opocinek"]["width"] < arcs["pardubice-airport"]["width"] < arcs["metz"]["width"]
-    assert arcs["opocinek"]["colour"] == [*figures.PALETTE["orange"], 210]  # road
-    assert arcs["metz"]["colour"] == [*figures.PALETTE["sky_blue"], 210]  # air
+    assert data[-1]["origin_place_id"] == "metz"  # drawn last: on top
+    assert arcs["opocinek"]["target_colour"][:3] == figures.PALETTE["orange"]  # road
+    assert arcs["metz"]["target_colour"] == [*figures.PALETTE["sky_blue"], 235]  # air, busiest: opaque
+    assert arcs["opocinek"]["target_colour"][3] < 235  # smaller flows fade
+    # The origin end is the same colour, dimmed into the background: direction reads dim to bright.
+    assert sum(arcs["metz"]["source_colour"][:3]) < sum(arcs["metz"]["target_colour"][:3])
 
 
 def test_date_span_keeps_vague_dates_vague():
@@ -77,25 +88,26 @@ def test_date_span_keeps_vague_dates_vague():
     assert figures.date_span(date(2020, 4, 1), date(2020, 4, 1), True) == "Apr 2020 (month only)"
 
 
-def test_labels_that_would_collide_are_dropped():
+def test_labels_that_would_collide_or_leave_the_screen_are_dropped():
     places = pd.DataFrame(
         {
-            "name": ["Pardubice Airport", "Opočínek", "Milan"],
-            "latitude": [50.0134, 50.047, 45.46],
-            "longitude": [15.7386, 15.666, 9.19],
-            "movements": [9, 2, 5],
+            "text": ["Pardubice Airport", "Opočínek", "Milan", "Torrejón Air Base"],
+            "latitude": [50.0134, 50.047, 45.46, 40.4967],
+            "longitude": [15.7386, 15.666, 9.19, -3.4458],
+            "movements": [9, 2, 5, 3],
         }
     )
-    assert figures.declutter_labels(places, zoom=4.4)["name"].tolist() == ["Pardubice Airport", "Milan"]
-    assert figures.declutter_labels(places, zoom=12)["name"].tolist() == [
-        "Pardubice Airport",
-        "Milan",
-        "Opočínek",
-    ]
+
+    def kept(zoom: float) -> list[str]:
+        screen = flowmap.Screen(flowmap.MapFrame(47.0, 10.0, zoom), 1100, 560)
+        return flowmap.declutter_labels(places, screen, 18)["text"].tolist()
+
+    assert kept(4.4) == ["Pardubice Airport", "Milan", "Torrejón Air Base"]
+    assert kept(9) == []  # zoomed on the Alps: every place off screen
 
 
 def test_frame_fits_the_box():
-    frame = figures.frame_bounds(40.5, 51.4, -3.4, 15.7)
+    frame = flowmap.frame_bounds(40.5, 51.4, -3.4, 15.7)
     assert (round(frame.latitude, 2), round(frame.longitude, 2)) == (45.95, 6.15)
     assert 4 < frame.zoom < 5
 
@@ -117,3 +129,80 @@ def test_the_legend_says_when_the_map_leaves_arcs_out(fixture_db):
     assert figures.arcs_shown(every) == ""
     assert figures.arcs_shown(busiest) == "2 of 6 arcs: the busiest of each colour, then the busiest"
     assert figures.arcs_shown(every.head(0)) == ""
+
+
+def test_the_overview_map_of_2020_reads_at_its_opening_view(tmp_path):
+    """Every label clear of every other, and every arc's ends in the frame or
+    named by an edge marker, in screen pixels at the view the overview opens on."""
+    from reliefhub import DATA_DIR, ui
+    from reliefhub.db import Database
+    from reliefhub.loader import build_database
+
+    build_database(DATA_DIR, tmp_path / "real.duckdb")
+    db = Database(tmp_path / "real.duckdb", read_only=True)
+    flows = db.query("movement_flows", no_filters(limit=MAP_ARCS, colour_by="cargo_kind"))
+    places = db.query("movement_places", no_filters(limit=MAP_PLACES))
+    bounds = db.query("map_frame").iloc[0]
+    db.close()
+    width, height = (870, 560)  # pages/overview.py, OVERVIEW_MAP_PX
+    whole = flowmap.frame_bounds(bounds.south, bounds.north, bounds.west, bounds.east)
+    frame = flowmap.flows_frame(flows, width_px=width, height_px=height, fallback=whole)
+    spec = json.loads(
+        figures.movement_deck(
+            flows,
+            places,
+            basemap_url=ui.BASEMAP_URL,
+            colour_by="cargo_kind",
+            frame=frame,
+            size_px=(width, height),
+        ).to_json()
+    )
+    view = spec["initialViewState"]
+    screen = flowmap.Screen(
+        flowmap.MapFrame(view["latitude"], view["longitude"], view["zoom"]), width, height
+    )
+
+    labels = layer(spec, "labels")
+    font_px = labels["getSize"]
+    boxes = []
+    for label in labels["data"]:
+        (x,), (y,) = screen.xy([label["latitude"]], [label["longitude"]])
+        boxes.append((label["label"], flowmap.label_box(x, y, label["label"], font_px)))
+    assert len(boxes) >= 10
+    for i, (text, box) in enumerate(boxes):
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height, text
+        clashes = [other for other, b in boxes[i + 1 :] if flowmap.overlaps(box, b)]
+        assert clashes == [], text
+
+    marked = {edge["place_id"] for edge in layer(spec, "edges")["data"]}
+    assert marked, "2020's arcs to Asia and America leave the European frame"
+    for arc in layer(spec, "flows")["data"]:
+        for end in ("origin", "destination"):
+            inside = screen.inside([arc[f"{end}_latitude"]], [arc[f"{end}_longitude"]])[0]
+            assert inside or arc[f"{end}_place_id"] in marked, (arc["tooltip"], end)
+
+
+def test_an_empty_map_says_so_on_the_map(fixture_db):
+    nothing = no_filters(limit=MAP_ARCS, colour_by="cargo_kind", countries=["ZZZ"])
+    spec = json.loads(
+        figures.movement_deck(
+            fixture_db.query("movement_flows", nothing),
+            fixture_db.query("movement_places", no_filters(limit=MAP_PLACES, countries=["ZZZ"])),
+            basemap_url="/x.geojson",
+            colour_by="cargo_kind",
+            frame=figures.MapFrame(46.0, 6.0, 4.4),
+        ).to_json()
+    )
+    notice = layer(spec, "labels")
+    assert [label["label"] for label in notice["data"]] == ["No movements match these filters"]
+    assert (notice["data"][0]["latitude"], notice["data"][0]["longitude"]) == (46.0, 6.0)
+    assert layer(spec, "flows")["data"] == [] and layer(spec, "edges")["data"] == []
+
+
+def test_a_replay_fades_older_movements():
+    flows = pd.DataFrame(
+        {"last_date": pd.to_datetime(["2020-04-01", "2020-03-29", "2020-03-10", "2020-01-01"])}
+    )
+    assert figures.recency(flows, date(2020, 4, 1)).round(2).tolist() == [1.0, 1.0, 0.2, 0.2]
+    assert figures.recency(flows, date(2020, 4, 8)).round(2).tolist() == [0.71, 0.5, 0.2, 0.2]
+    assert figures.recency(flows, None).tolist() == [1.0] * 4

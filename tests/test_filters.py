@@ -40,3 +40,11 @@ def test_filters_become_bound_parameters_and_a_file_name_part():
     }
     assert filters.slug() == "ITA-ESP"
     assert Filters().slug() == "all"
+
+
+def test_link_codes_are_accepted_in_any_letter_case():
+    from reliefhub.filters import known_in_any_case
+
+    codes, notices = known_in_any_case(["ita", "Esp", "ITA", "xxx"], {"ITA", "ESP"}, "country")
+    assert codes == ["ITA", "ESP"]
+    assert notices == ["Ignored country `xxx` from the link: not a country in the data."]

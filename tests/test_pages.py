@@ -65,6 +65,9 @@ def test_overview_shows_headline_figures_chart_and_corridor_arcs(app_db):
     assert json.loads(app.get("deck_gl_json_chart")[0].proto.tooltip) == {"text": "{tooltip}"}
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert {trace["name"] for trace in chart["data"]} == {"ppe", "medical equipment", "patients"}
+    trend = json.loads(app.get("plotly_chart")[1].proto.spec)["data"]
+    assert [line["name"] for line in trend] == ["Requests received", "Fulfilled or closed", "Still open"]
+    assert len(trend[2]["x"]) == 42  # every day of the data, 20 Mar to 30 Apr
 
 
 def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
@@ -73,6 +76,7 @@ def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
     assert [layer["@@type"] for layer in spec["layers"]] == [
         "GeoJsonLayer",
         "ArcLayer",
+        "ScatterplotLayer",
         "ScatterplotLayer",
         "TextLayer",
     ]
@@ -90,6 +94,7 @@ def test_url_filters_narrow_every_view(app_db):
         "Download 2 rows as CSV",
         "Download 1 row as CSV",
     ]
+    assert download_labels(run_page("pages/data.py", country=["ita"])) == download_labels(data)
     overview = run_page("pages/overview.py", country=["ITA"], material=["patients"])
     assert [m.value for m in overview.metric] == ["0", "0", "1", "1", "6"]
     assert "Filtered to countries ITA; materials patients" in overview.caption[0].value

@@ -1,5 +1,6 @@
 """Every query in queries/, with exact expected rows on the fixture database."""
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +40,7 @@ TESTED_HERE = {
     "wall_figures",
     "recent_flights",
     "data_freshness",
+    "request_trend",
 }
 
 
@@ -421,6 +423,10 @@ def test_recent_flights_latest_first(fixture_db):
         (T("2020-03-29"), "Pardubice Airport", "Spanish Air Force C-130 Hercules", None),
         (T("2020-03-28"), "Metz", "French Army NH90 Caïman", 2),
     ]
+    # Every flight up to that day, however many the limit keeps.
+    assert set(flights["matching_flights"]) == {
+        len(fixture_db.query("recent_flights", no_filters(as_of=date(2020, 3, 29), limit=100)))
+    }
 
 
 def test_recent_flights_follow_the_filters(fixture_db):
@@ -443,6 +449,48 @@ def test_recent_flights_follow_the_filters(fixture_db):
     assert len(recent()) == 5
 
 
-def test_data_freshness_is_the_last_change(fixture_db):
-    built = fixture_db.connection.execute("SELECT value FROM meta WHERE key = 'built_at'").fetchone()[0]
-    assert fixture_db.query("data_freshness").at[0, "data_changed_at"] == T(built)
+HOUR_AGO = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=1)).isoformat(timespec="seconds")
+
+
+def test_data_freshness_is_the_last_save_not_the_build(fixture_db_path, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(fixture_db_path, copy)
+    with duckdb.connect(str(copy)) as con:  # built an hour ago
+        con.execute("UPDATE meta SET value = $at WHERE key LIKE '%_at'", {"at": HOUR_AGO})
+    db = Database(copy)
+    assert rows(db.query("data_freshness"), "data_changed_at", "built_at") == [(None, T(HOUR_AGO))]
+    with db.transaction():
+        pass  # what every save and import ends with: the change time
+    changed = db.query("data_freshness").at[0, "data_changed_at"]
+    db.close()
+    assert changed > T(HOUR_AGO)
+
+
+def test_request_trend_counts_each_day(fixture_db):
+    trend = fixture_db.query("request_trend", no_filters())
+    assert len(trend) == 42  # 20 Mar to 30 Apr
+    assert rows(trend.iloc[[0, 2, 3, 6, 32, 33, 41]], "day", "received", "settled", "still_open") == [
+        (T("2020-03-20"), 1, 0, 1),
+        (T("2020-03-22"), 1, 0, 1),
+        (T("2020-03-23"), 3, 0, 3),
+        (T("2020-03-26"), 4, 0, 4),
+        (T("2020-04-21"), 4, 0, 4),
+        (T("2020-04-22"), 4, 1, 3),  # Spain's suits request closed as fulfilled
+        (T("2020-04-30"), 4, 1, 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {},
+        {"countries": ["ESP"]},
+        {"materials": ["patients"]},
+        {"date_from": date(2020, 3, 25)},
+        {"date_to": date(2020, 3, 24)},
+    ],
+)
+def test_request_trend_still_open_is_the_open_requests_of_each_day(fixture_db, chosen):
+    for day in fixture_db.query("request_trend", no_filters(**chosen)).itertuples():
+        as_of = no_filters(as_of=day.day.date(), **chosen) | EVERY_ROW
+        assert day.still_open == len(fixture_db.query("open_requests", as_of)), day.day

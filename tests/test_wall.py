@@ -40,17 +40,27 @@ def test_bad_settings_keep_their_defaults_with_a_notice():
     assert notices == [
         "Ignored refresh: refresh (seconds) must be a number from 5 to 3600.",
         "Ignored stale_after: stale_after (min) must be a number from 1 to 525600.",
-        "Ignored rotate: rotate takes a comma-separated list of map, requests, flights.",
+        "Ignored rotate: rotate takes a comma-separated list of map, requests, flights, trend.",
     ]
 
 
-def test_freshness_says_when_the_screen_is_not_live():
+def test_freshness_is_the_last_save_and_a_build_is_not_one():
     changed = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    fresh = wall.freshness(changed, changed + timedelta(minutes=5), timedelta(minutes=60))
-    assert fresh == ("Data as of 30 Nov 2026 12:00 UTC (5 min ago)", False)
-    stale = wall.freshness(changed, changed + timedelta(hours=3, minutes=20), timedelta(minutes=60))
-    assert stale == ("Data as of 30 Nov 2026 12:00 UTC (3 h 20 min ago)", True)
-    assert "NOT LIVE" in wall.title_html("map", date(2020, 4, 1), stale[0], True)
+    later = changed + timedelta(hours=3, minutes=20)
+    assert wall.freshness(changed, None, later) == "Last change 30 Nov 2026 12:00 UTC (3 h 20 min ago)"
+    loaded = wall.freshness(None, changed, later)
+    assert loaded == "No saves or imports since the data was loaded (30 Nov 2026)"
+
+
+def test_an_old_newest_record_is_called_historical():
+    now = datetime(2020, 5, 27, 12, 0, tzinfo=UTC)
+    assert wall.historical(date(2020, 5, 26), now, timedelta(days=1)) == ""
+    assert wall.historical(date(2020, 5, 26), now, timedelta(hours=6)) == (
+        "HISTORICAL PICTURE, NOT LIVE · newest record 26 May 2020"
+    )
+    title = wall.title_html("map", date(2020, 4, 1), "Last change ...", "HISTORICAL PICTURE, NOT LIVE")
+    assert "<span class='wall-stale'>HISTORICAL PICTURE, NOT LIVE</span>" in title
+    assert "Last change" not in title
 
 
 def test_banner_and_labels_are_escaped():
@@ -129,9 +139,10 @@ def test_wall_keeps_the_last_good_picture_while_the_database_is_away(wall_db, mo
     assert "DATABASE UNAVAILABLE" not in html_of(app)
 
 
-def test_stale_data_is_flagged(wall_db):
+def test_the_2020_record_is_shown_as_a_historical_picture_with_its_last_change(wall_db):
     with duckdb.connect(str(wall_db)) as con:
-        con.execute(
-            "UPDATE meta SET value = '2020-05-01T00:00:00+00:00' WHERE key IN ('built_at', 'data_changed_at')"
-        )
-    assert "NOT LIVE · Data as of 01 May 2020 00:00 UTC" in html_of(run_wall(stale_after=["60"]))
+        con.execute("UPDATE meta SET value = '2026-05-01T00:00:00+00:00' WHERE key = 'built_at'")
+        con.execute("UPDATE meta SET value = '2026-06-01T10:30:00+00:00' WHERE key = 'data_changed_at'")
+    page = html_of(run_wall(stale_after=["60"]))
+    assert "<span class='wall-stale'>HISTORICAL PICTURE, NOT LIVE · newest record 30 Apr 2020</span>" in page
+    assert "Last change 01 Jun 2026 10:30 UTC" in page
