@@ -1,8 +1,10 @@
-"""Command line: python -m reliefhub build-db | export | import | generate | bench.
+"""Command line: python -m reliefhub build-db | export | import | users | wall-key | generate | bench.
 
 python -m reliefhub build-db
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
+python -m reliefhub users add ana --role staff --countries ITA,ESP --password-stdin
+python -m reliefhub wall-key add "Ops room 1"
 python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
 python -m reliefhub bench --scales 10000,100000,1000000 --json bench/results.json
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import DATA_DIR, exports
+from reliefhub import DATA_DIR, accounts, exports
+from reliefhub.auth import cli_identity
 from reliefhub.db import Database, database_path, ensure_database
 from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
@@ -105,7 +108,7 @@ def import_file(args: argparse.Namespace) -> int:
             db,
             Path(args.file),
             args.kind,
-            who=args.who,
+            who=cli_identity(args.who),
             encoding=args.encoding,
             delimiter=args.delimiter,
             check_only=args.check,
@@ -189,12 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         "file", help="CSV file: UTF-8 (with or without BOM) or Windows-1252, comma or semicolon"
     )
     load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments"])
-    load.add_argument("--who", required=True, help="your name, recorded in the audit trail with every change")
+    load.add_argument(
+        "--who",
+        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
+    )
     load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
     load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
     load.add_argument("--check", action="store_true", help="check and count only; write nothing")
     load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
     load.set_defaults(run=import_file)
+
+    accounts.add_commands(commands, common, open_database)
 
     synthetic = commands.add_parser(
         "generate", help="write a synthetic database (for load tests), through the same loader and rules"

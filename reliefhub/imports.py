@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from reliefhub import DATA_DIR, exports
+from reliefhub.auth import Identity
 from reliefhub.db import Database
 from reliefhub.operations import Rollback, check_staged, who_problem, write_checked
 from reliefhub.validation import LINE, Problem, column_rules, quote, stage_csv, table_columns
@@ -103,7 +104,7 @@ def import_file(
     path: Path,
     kind: str,
     *,
-    who: str,
+    who: Identity,
     file_name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
@@ -146,7 +147,9 @@ def import_file(
     return report
 
 
-def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who: str, say: Progress) -> None:
+def _check_and_write(
+    db: Database, readable: Path, report: ImportReport, *, who: Identity, say: Progress
+) -> None:
     kind, label = report.kind, report.file_name
     try:
         with db.transaction() as cur:
@@ -162,7 +165,7 @@ def _check_and_write(db: Database, readable: Path, report: ImportReport, *, who:
             say(0.35, f"Resolving places in {report.rows:,} rows")
             report.resolved, ambiguous = resolve_places(cur, kind, STAGE, label)
             say(0.45, f"Checking {report.rows:,} rows against every rule")
-            typed, problems = check_staged(cur, kind, STAGE, label)
+            typed, problems = check_staged(cur, kind, STAGE, label, who=who)
             if ambiguous:
                 cells = {(p.line, p.column) for p in ambiguous}
                 problems = [p for p in problems if (p.line, p.column) not in cells] + ambiguous
