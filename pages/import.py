@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import imports, operations, ui
+from reliefhub import access, imports, operations, ui
 
 ui.start_page("Import")
 st.caption(
@@ -18,7 +18,7 @@ st.caption(
     "changed: each row's ID says which record it is. Other pages keep working while a file imports."
 )
 db = ui.database()
-who = ui.who_field()
+who = access.identity()
 who_slot = st.empty()
 NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments"}
 REPORT_KEY = "import_report"
@@ -62,8 +62,8 @@ if st.button("Import", type="primary", disabled=uploaded is None, key="import_go
             progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
         )
     bar.empty()
-    if [p for p in outcome.problems if p.column == "who"]:
-        who_slot.error("Give your name: it is recorded with every change.")
+    if refused := [p.problem for p in outcome.problems if p.column == "who"]:
+        who_slot.error(refused[0].capitalize() + ".")
     else:
         st.session_state[REPORT_KEY] = outcome
 

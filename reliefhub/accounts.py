@@ -1,6 +1,6 @@
 """The command line's `users` and `wall-key` commands: accounts and wall-screen keys.
 
-python -m reliefhub users add NAME --role ROLE [--countries ITA,ESP] --password-stdin
+python -m reliefhub users add NAME --role ROLE [--countries ITA,ESP] --password-stdin | --external-id SUB
 python -m reliefhub users list | set-role NAME ROLE [--countries ...] | disable NAME | enable NAME
 python -m reliefhub users reset-password NAME --password-stdin
 python -m reliefhub wall-key add "Ops room 1" [--base-url URL] | revoke KEY_ID | list
@@ -36,7 +36,11 @@ def run_users(db: Database, args: argparse.Namespace) -> str:
     """Do one `users` action; returns what to print."""
     me = auth.cli_identity(args.who)
     if args.action == "add":
-        auth.add_user(db, args.name, args.role, _password(args), by=me, countries=_countries(args.countries))
+        password = None if args.external_id and not args.password_stdin else _password(args)
+        countries = _countries(args.countries)
+        auth.add_user(
+            db, args.name, args.role, password, by=me, countries=countries, external_id=args.external_id
+        )
         return f"Added {args.name} ({args.role})."
     if args.action == "set-role":
         auth.set_role(db, args.name, args.role, by=me, countries=_countries(args.countries))
@@ -78,6 +82,7 @@ def add_commands(commands, common: argparse.ArgumentParser, open_database: Calla
     add.add_argument("--role", required=True, choices=auth.ROLES)
     add.add_argument("--countries", help="staff only for these countries: ISO3 codes, comma-separated")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--external-id", help="signs in through the identity provider: its subject or e-mail")
     actions.add_parser("list", parents=[who], help="every account (never a password)")
     role = actions.add_parser("set-role", parents=[who], help="change an account's role and countries")
     role.add_argument("name")

@@ -136,10 +136,18 @@ def country_problems(
     ).fetchall()
     noun = table.removesuffix("s")
     return [
-        Problem(label, line, columns, value, f"you record only for {theirs}: this {noun} is not theirs")
+        Problem(
+            label, line, columns, value, f"you record only for {theirs}, and this {noun} is for none of them"
+        )
         for line, value in new
     ] + [
-        Problem(label, line, columns, value, f"you record only for {theirs}: the stored {noun} is not theirs")
+        Problem(
+            label,
+            line,
+            columns,
+            value,
+            f"you record only for {theirs}: the stored {noun} is for none of them",
+        )
         for line, value in stored
     ]
 
@@ -249,25 +257,36 @@ def _user_row(cur: duckdb.DuckDBPyConnection, name: str) -> tuple | None:
 
 
 def add_user(
-    db: Database, name: str, role: str, password: str, *, by: Identity, countries: list[str] = ()
+    db: Database,
+    name: str,
+    role: str,
+    password: str | None,
+    *,
+    by: Identity,
+    countries: list[str] = (),
+    external_id: str | None = None,
 ) -> str:
-    """A new local account; returns its stable id."""
+    """A new account; returns its stable id. With `external_id` (the identity
+    provider's subject or e-mail) the person signs in there, without a password."""
     _require_admin(by)
     check_role(role)
     codes = check_countries(db, countries)
-    password_hash = hash_password(password)
+    if external_id is None and password is None:
+        raise AuthError("a local account needs a password")
+    password_hash = None if password is None else hash_password(password)
     user_id = f"local:{uuid.uuid4()}"
     with _writing(db) as cur:
         if _user_row(cur, name) is not None:
             raise AuthError(f"there is already an account named {name!r}")
         try:
             cur.execute(
-                "INSERT INTO users VALUES ($id, $name, $role, $countries, $hash, NULL, false, $now)",
+                "INSERT INTO users VALUES ($id, $name, $role, $countries, $hash, $external, false, $now)",
                 {"id": user_id, "name": name, "role": role, "countries": codes, "hash": password_hash}
-                | {"now": datetime.now(UTC)},
+                | {"external": external_id, "now": datetime.now(UTC)},
             )
         except duckdb.ConstraintException as error:
-            raise AuthError(f"{name!r} cannot be an account name: letters, digits, . _ @ - only") from error
+            reason = "letters, digits, spaces inside, and . _ @ ' - only, at most 64"
+            raise AuthError(f"{name!r} cannot be an account name: {reason}") from error
         record_event(cur, "user_added", account=name, user_id=user_id, by=by, detail=_role_text(role, codes))
     return user_id
 

@@ -134,7 +134,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
 -- user_id is stable: the audit trail names it, whatever else changes.
 CREATE TABLE IF NOT EXISTS users (
     user_id        VARCHAR     PRIMARY KEY,
-    name           VARCHAR     NOT NULL UNIQUE CHECK (regexp_full_match(name, '[A-Za-z0-9][A-Za-z0-9._@-]{0,63}')),
+    -- Letters (any script), digits, spaces inside, . _ @ ' -: a person's name or an e-mail.
+    name           VARCHAR     NOT NULL UNIQUE CHECK (regexp_full_match(name, '[\pL\pN]([\pL\pN ._@''-]{0,62}[\pL\pN._@-])?')),
     role           VARCHAR     NOT NULL CHECK (role IN ('viewer', 'analyst', 'staff', 'admin')),
     -- Staff limited to some countries (ISO 3166 alpha-3); empty: every country.
     countries      VARCHAR[]   NOT NULL,

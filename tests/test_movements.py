@@ -8,9 +8,9 @@ import pytest
 
 from reliefhub import imports, movements, operations
 from reliefhub.db import Database
-from tests.conftest import new_request
+from tests.conftest import new_request, staff
 
-WHO = "Ana Novak"
+WHO = staff("Ana Novak")
 COLUMNS = "* EXCLUDE (route, flight_key, material_key, aircraft_key)"
 
 

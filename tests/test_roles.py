@@ -1,0 +1,112 @@
+"""Roles on the write path itself: forms' and imports' functions called directly,
+as a viewer, an analyst, staff of another country and staff of the right one."""
+
+import pytest
+
+from reliefhub import auth, imports, operations
+from reliefhub.auth import Identity
+from tests.conftest import staff
+from tests.test_imports import write
+from tests.test_operations import BASE, audit_rows, count
+
+SPAIN = staff("Eva Ruiz", countries=("ESP",))
+
+
+def refusal(who: Identity) -> str:
+    return f"{who.name} is signed in as {who.role}: recording and importing need the staff role"
+
+
+def every_write(db, who: Identity) -> list[operations.Change]:
+    """One of each form's saves, each of which staff of any country may make."""
+    return [
+        operations.add_record(db, "places", BASE["places"], who=who),
+        operations.update_record(db, "requests", "req-esp-ventilators", {"quantity": "600"}, who=who),
+        operations.change_status(db, "shipments", "shp-vent-esp", "cancelled", who=who),
+        operations.link_shipment(db, "shp-vent-esp", request_id=None, flight_id=None, who=who),
+    ]
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_forms_write_path_refuses_roles_below_staff(writable_db, role):
+    who = Identity(f"test:{role}", f"A {role}", role)
+    for change in every_write(writable_db, who):
+        assert change.by_field() == {"who": [refusal(who)[0].upper() + refusal(who)[1:]]}
+        assert change.action is None
+    assert count(writable_db, "places") == 8
+    assert audit_rows(writable_db) == []
+
+
+@pytest.mark.parametrize("role", ["staff", "admin"])
+def test_forms_write_path_lets_staff_and_admins_write(writable_db, role):
+    who = Identity(f"test:{role}", f"A {role}", role)
+    assert [change.action for change in every_write(writable_db, who)] == [
+        "add",
+        "update",
+        "status",
+        "update",
+    ]
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst"])
+def test_import_refuses_roles_below_staff(writable_db, tmp_path, role):
+    who = Identity(f"test:{role}", f"A {role}", role)
+    path = write(tmp_path / "requests.csv", [BASE["requests"]])
+    report = imports.import_file(writable_db, path, "requests", who=who)
+    assert [(p.column, p.problem) for p in report.problems] == [("who", refusal(who))]
+    assert not report.written
+    assert count(writable_db, "requests") == 4
+
+
+def test_staff_of_another_country_cannot_add_change_or_import_its_records(writable_db, tmp_path):
+    italian_request = BASE["requests"]  # requested by ITA
+    added = operations.add_record(writable_db, "requests", italian_request, who=SPAIN)
+    assert added.by_field() == {
+        "requester_iso3": ["You record only for ESP, and this request is for none of them"]
+    }
+    # An Italian request may not be taken over by making it Spanish either.
+    moved = operations.update_record(
+        writable_db, "requests", "req-ita-respirators", {"requester_iso3": "ESP"}, who=SPAIN
+    )
+    assert moved.by_field() == {
+        "requester_iso3": ["You record only for ESP: the stored request is for none of them"]
+    }
+    closed = operations.change_status(writable_db, "requests", "req-fra-patients", "cancelled", who=SPAIN)
+    assert not closed.ok
+    italian_shipment = BASE["shipments"]  # to ITA from CZE
+    assert not operations.add_record(writable_db, "shipments", italian_shipment, who=SPAIN).ok
+    french_flight = operations.update_record(writable_db, "flights", "flt-nh90-1", {"patients": 3}, who=SPAIN)
+    assert "origin_place_id" in french_flight.by_field()
+    assert not operations.add_record(writable_db, "places", BASE["places"], who=SPAIN).ok  # Brno, CZE
+
+    rows = [BASE["requests"] | {"request_id": "req-esp-new", "requester_iso3": "ESP"}, italian_request]
+    report = imports.import_file(writable_db, write(tmp_path / "mixed.csv", rows), "requests", who=SPAIN)
+    assert [(p.line, p.column, p.value, p.problem) for p in report.problems] == [
+        (3, "requester_iso3", "req-new", "you record only for ESP, and this request is for none of them")
+    ]
+    assert count(writable_db, "requests") == 4
+    assert audit_rows(writable_db) == []
+
+
+def test_staff_write_records_of_their_countries_as_requester_recipient_provider_or_place(writable_db):
+    spanish = BASE["requests"] | {"requester_iso3": "ESP", "request_id": ""}
+    assert operations.add_record(writable_db, "requests", spanish, who=SPAIN).action == "add"
+    to_spain = operations.change_status(writable_db, "shipments", "shp-vent-esp", "cancelled", who=SPAIN)
+    assert to_spain.action == "status"
+    from_spain = BASE["shipments"] | {"provider": "Spain", "provider_iso3": "ESP", "request_id": None}
+    assert operations.add_record(writable_db, "shipments", from_spain, who=SPAIN).action == "add"
+    flight_to_torrejon = operations.update_record(
+        writable_db, "flights", "flt-c130", {"payload_tonnes": 9}, who=SPAIN
+    )
+    assert flight_to_torrejon.action == "update"
+    assert {row["changed_by"] for row in audit_rows(writable_db)} == {"Eva Ruiz"}
+
+
+def test_the_audit_names_the_account_and_the_command_line_marks_itself(writable_db, tmp_path):
+    operations.add_record(writable_db, "places", BASE["places"], who=staff("Ana Novak"))
+    cli = auth.cli_identity("Ana at the console")
+    imports.import_file(writable_db, write(tmp_path / "r.csv", [BASE["requests"]]), "requests", who=cli)
+    rows = writable_db.connection.execute(
+        "SELECT changed_by_id, changed_by, via FROM audit_log ORDER BY change_id"
+    ).fetchall()
+    assert rows == [("test:Ana Novak", "Ana Novak", "form"), (cli.id, "Ana at the console", "cli")]
+    assert cli.id.startswith("os:")
