@@ -360,13 +360,13 @@ def throttle_wait(
         if value is None:
             continue
         failures, last = cur.execute(
-            f"SELECT count(*), max(happened_at) FROM sign_in_events WHERE {column} = $value "  # noqa: S608
+            f"SELECT count(*), epoch(max(happened_at)) FROM sign_in_events WHERE {column} = $value "  # noqa: S608
             "AND event = 'failed' AND happened_at > $since AND happened_at > coalesce(("
             f"SELECT max(happened_at) FROM sign_in_events WHERE {column} = $value "
             "AND event = 'sign_in'), $since)",
             {"value": value, "since": since},
         ).fetchone()
-        waits.append(_wait_after(failures, last, now))
+        waits.append(_wait_after(failures, last and datetime.fromtimestamp(last, UTC), now))
     return max(waits)
 
 
@@ -443,13 +443,14 @@ def wall_key_label(db: Database, key: str, client: str | None) -> str | None:
     now = datetime.now(UTC)
     with _writing(db) as cur:
         row = cur.execute(
-            "SELECT key_id, label, last_used_at FROM wall_keys WHERE key_hash = $hash AND revoked_at IS NULL",
-            {"hash": _key_hash(key)},
+            "SELECT key_id, label, coalesce(last_used_at < $now - $every, true) FROM wall_keys "
+            "WHERE key_hash = $hash AND revoked_at IS NULL",
+            {"hash": _key_hash(key), "now": now, "every": LAST_USE_EVERY},
         ).fetchone()
         if row is None:
             record_event(cur, "wall_key_refused", client=client, detail="unknown or revoked key")
             return None
-        if row[2] is None or now - row[2] > LAST_USE_EVERY:
+        if row[2]:
             used = {"now": now, "id": row[0]}
             cur.execute("UPDATE wall_keys SET last_used_at = $now WHERE key_id = $id", used)
     return row[1]

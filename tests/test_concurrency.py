@@ -75,8 +75,8 @@ def test_staff_saving_at_once_lose_nothing_while_screens_read(writable_db):
 
     with ThreadPoolExecutor(max_workers=writers + 3) as pool:
         screens = [pool.submit(read_screens) for _ in range(2)]
-        staff = [pool.submit(write_records, w) for w in range(writers)]
-        saved = [shipment_id for future in staff for shipment_id in future.result()]
+        writing = [pool.submit(write_records, w) for w in range(writers)]
+        saved = [shipment_id for future in writing for shipment_id in future.result()]
         done.set()
         reads = [future.result() for future in screens]
 
@@ -148,9 +148,9 @@ def test_an_import_is_all_or_nothing_to_everyone_meanwhile(writable_db, tmp_path
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         screens = [pool.submit(read_screens) for _ in range(2)]
-        staff = [pool.submit(save_forms, w) for w in range(2)]
+        forms = [pool.submit(save_forms, w) for w in range(2)]
         report = pool.submit(run_import).result()
-        assert sum(f.result() for f in staff) == 40
+        assert sum(f.result() for f in forms) == 40
         for future in screens:
             future.result()
 

@@ -59,6 +59,9 @@ def test_queries_use_only_named_parameters():
             "filter_materials",
             "data_freshness",
             "dataset_info",
+            "known_countries",
+            "users_list",
+            "wall_keys_list",
         }
 
 
