@@ -55,7 +55,7 @@ def free_port() -> int:
 class Server:
     """`streamlit run app.py` on a free port, as the README starts it."""
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path, **env: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -71,7 +71,7 @@ class Server:
                 "127.0.0.1",
             ],
             cwd=REPO_DIR,
-            env=os.environ | {"RELIEFHUB_DB": str(db)},
+            env=os.environ | {"RELIEFHUB_DB": str(db)} | env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
