@@ -31,4 +31,5 @@ access.admit(navigation.url_path)
 ui.sidebar_filters(show=navigation.url_path != "wall")
 if navigation.url_path != "wall":
     access.sidebar_account()
+access.require_role(navigation.url_path)
 navigation.run()

@@ -41,4 +41,7 @@ if submitted:
     if refused:
         st.error(refused)
     else:
-        st.switch_page("pages/overview.py")
+        # On to the dashboard, keeping the link's filters.
+        st.switch_page(
+            "pages/overview.py", query_params={k: st.query_params.get_all(k) for k in st.query_params}
+        )

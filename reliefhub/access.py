@@ -79,7 +79,8 @@ def _resolve() -> Identity | None:
 
 
 def admit(url_path: str) -> None:
-    """Decide whether this page run may go on, before it draws anything."""
+    """Decide whether this page run may go on, before it draws anything
+    (`require_role` then checks the page's role, after the sidebar)."""
     who = _resolve()
     st.session_state[IDENTITY_KEY] = who
     if url_path == SIGN_IN_PATH:
@@ -91,6 +92,11 @@ def admit(url_path: str) -> None:
         st.info("Sign in to see the dashboard.")
         st.page_link(SIGN_IN_PAGE, label="Sign in", icon="🔑")
         st.stop()
+
+
+def require_role(url_path: str) -> None:
+    """Stop a page whose role the session lacks, saying which role it needs."""
+    who = identity()
     needed = PAGE_ROLES.get(url_path)
     if needed and not may(needed):
         st.title("Relief Hub")

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import duckdb
 import pandas as pd
@@ -63,9 +64,6 @@ RECORD_COUNTRIES = {
 }
 
 _hasher = PasswordHasher()  # Argon2id, the library's RFC 9106 parameters
-# Compared against when the account does not exist, so a wrong name takes as
-# long to refuse as a wrong password.
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_hex(16))
 _write_lock = threading.Lock()
 
 
@@ -381,7 +379,7 @@ def sign_in(db: Database, name: str, password: str, client: str | None) -> SignI
             return SignIn(None, f"Too many failed sign-ins. Try again in {seconds} seconds.")
         row = _user_row(cur, name)
         try:
-            _hasher.verify(row[4] if row and row[4] else _UNKNOWN_ACCOUNT_HASH, password)
+            _hasher.verify(row[4] if row and row[4] else _unknown_account_hash(), password)
             right = row is not None and row[4] is not None
         except (VerificationError, InvalidHashError):
             right = False
@@ -403,6 +401,13 @@ def note_session_end(db: Database, who: Identity, event: str, client: str | None
 
 
 # ---------------------------------------------------------------- wall keys
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """Compared against when the account does not exist, so a wrong name takes
+    as long to refuse as a wrong password."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def _key_hash(key: str) -> str:

@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from reliefhub import DATA_DIR, REPO_DIR
+from reliefhub import DATA_DIR, REPO_DIR, auth
 from reliefhub.__main__ import main as cli
 from reliefhub.bench import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.db import Database
 from reliefhub.figures import LAND
 from reliefhub.loader import build_database
+from tests.conftest import ADMIN, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +120,22 @@ def open_page(browser, server, path: str, *, width=1920, height=1080):
     return page
 
 
+def add_account(db_path: Path, role: str) -> None:
+    """A local account named after its role, before the server opens the database."""
+    db = Database(db_path)
+    try:
+        auth.add_user(db, role, role, PASSWORD, by=ADMIN)
+    finally:
+        db.close()
+
+
+def sign_in(page, account: str, password: str = PASSWORD) -> None:
+    page.get_by_role("textbox", name="Account").fill(account)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    settle(page)
+
+
 def requests_outside(page, server) -> list[str]:
     local = (server.base, "data:", "blob:")
     return [url for url in page.requests_made if not url.startswith(local)]
@@ -160,7 +178,8 @@ def wait_for_drawn_map(page) -> Image.Image:
 @pytest.mark.parametrize("path", ["/movements", "/requests", "/data", "/record", "/import", "/audit", "/"])
 def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, server, path):
     page = open_page(browser, server, path)
-    page.wait_for_timeout(2500)
+    # Until the first run has left pages-folder mode, the sidebar lists file names.
+    page.locator("[data-testid='stSidebarNav']", has_text="Open requests").wait_for(timeout=30_000)
     nav = page.locator("[data-testid='stSidebarNav']").inner_text()
     assert all(
         label in nav
@@ -207,9 +226,16 @@ def test_filters_follow_the_person_from_page_to_page(browser, server):
 def test_page_download_is_byte_identical_to_the_command_line_export(browser, real_db, tmp_path):
     expected = tmp_path / "cli.csv"
     assert cli(["export", "shipments", "--db", str(real_db), "--country", "ITA", "--out", str(expected)]) == 0
-    server = Server(real_db)
+    signed_in_db = tmp_path / "accounts.duckdb"
+    shutil.copy(real_db, signed_in_db)
+    add_account(signed_in_db, "analyst")
+    server = Server(signed_in_db)
     try:
-        page = open_page(browser, server, "/data?country=ITA")
+        # Downloads need an analyst: sign in (the link's filter stays), then open the Data page.
+        page = open_page(browser, server, "/sign_in?country=ITA")
+        sign_in(page, "analyst")
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Data").first.click()
+        settle(page)
         page.get_by_role("tab", name="Shipments").click()
         button = page.locator("[data-testid='stDownloadButton'] button").nth(1)
         button.wait_for(state="visible", timeout=30_000)
@@ -281,6 +307,7 @@ def test_wall_screen_reads_from_across_the_room(browser, server, width, height):
 def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser, real_db, tmp_path):
     live = tmp_path / "live.duckdb"
     shutil.copy(real_db, live)
+    add_account(live, "staff")
     server = Server(live)
     try:
         page = open_page(browser, server, "/wall?refresh=5")
@@ -372,6 +399,7 @@ NEW_SHIPMENT = (
 def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser, real_db, tmp_path):
     live = tmp_path / "live.duckdb"
     shutil.copy(real_db, live)
+    add_account(live, "staff")
     upload = tmp_path / "new-shipment.csv"
     upload.write_text(NEW_SHIPMENT)
     server = Server(live)
@@ -382,10 +410,9 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         before = int(in_transit.inner_text().replace(",", ""))
         wall.evaluate("window.reliefHubMarker = 'still the same page'")
 
-        staff = open_page(browser, server, "/import")
-        settle(staff)
-        staff.get_by_role("textbox", name="Your name").fill("Browser Test")
-        staff.get_by_role("textbox", name="Your name").press("Enter")
+        staff = open_page(browser, server, "/sign_in")
+        sign_in(staff, "staff")
+        staff.locator("[data-testid='stSidebarNav'] a", has_text="Import").first.click()
         settle(staff)
         staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
         settle(staff)
@@ -424,3 +451,10 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         wall.close()
     finally:
         server.stop()
+    # The audit names the signed-in account, not a typed name.
+    db = Database(live, read_only=True)
+    try:
+        audit = "SELECT DISTINCT changed_by, via, changed_by_id LIKE 'local:%' FROM audit_log"
+        assert db.connection.execute(audit).fetchall() == [("staff", "import", True)]
+    finally:
+        db.close()

@@ -16,6 +16,7 @@ from tests.test_browser import (  # noqa: F401 (browser and real_db are fixtures
     real_db,
     save,
     settle,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -45,13 +46,6 @@ def visit(browser, server, path: str):  # noqa: F811
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
     settle(page)
     return page
-
-
-def sign_in(page, account: str, password: str) -> None:
-    page.get_by_role("textbox", name="Account").fill(account)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    settle(page)
 
 
 def go_to(page, label: str) -> None:
