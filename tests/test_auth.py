@@ -1,10 +1,12 @@
 """Accounts, sign-in, throttling, wall keys and the identity provider's claims,
 through reliefhub.auth and the command line, with exact rows for their queries."""
 
+import getpass
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pytest
 
 from reliefhub import REPO_DIR, auth, oidc
@@ -236,3 +238,17 @@ def test_a_named_provider_and_the_role_map_are_checked():
 def test_a_provider_that_does_not_answer_is_reported():
     problem = oidc.provider_problem("http://127.0.0.1:9/.well-known/openid-configuration")
     assert problem.startswith("The identity provider does not answer (http://127.0.0.1:9/")
+
+
+def test_a_command_line_import_is_audited_as_the_operating_system_user(fixture_db_path, tmp_path):
+    db = tmp_path / "cli.duckdb"
+    db.write_bytes(fixture_db_path.read_bytes())
+    example = REPO_DIR / "data" / "examples" / "requests.csv"
+    done = cli("import", str(example), "--kind", "requests", "--who", "Ana at the console", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    audit = con.execute(
+        "SELECT DISTINCT changed_by_id, changed_by, via, source_file FROM audit_log"
+    ).fetchall()
+    con.close()
+    assert audit == [(f"os:{getpass.getuser()}", "Ana at the console", "cli", "requests.csv")]

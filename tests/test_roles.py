@@ -1,11 +1,15 @@
-"""Roles on the write path itself: forms' and imports' functions called directly,
-as a viewer, an analyst, staff of another country and staff of the right one."""
+"""Roles on the write path itself (forms' and imports' functions called directly,
+as a viewer, an analyst, staff of another country and staff of the right one),
+and every role on every kind of page under AppTest."""
+
+import shutil
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from reliefhub import auth, imports, operations
+from reliefhub import REPO_DIR, auth, imports, operations
 from reliefhub.auth import Identity
-from tests.conftest import staff
+from tests.conftest import sign_in_as, staff
 from tests.test_imports import write
 from tests.test_operations import BASE, audit_rows, count
 
@@ -110,3 +114,61 @@ def test_the_audit_names_the_account_and_the_command_line_marks_itself(writable_
     ).fetchall()
     assert rows == [("test:Ana Novak", "Ana Novak", "form"), (cli.id, "Ana at the console", "cli")]
     assert cli.id.startswith("os:")
+
+
+# ---------------------------------------------------------------- role x page x action, under AppTest
+
+PAGE_NEEDS = {
+    "pages/overview.py": None,
+    "pages/data.py": None,
+    "pages/audit.py": None,
+    "pages/record.py": "staff",
+    "pages/import.py": "staff",
+    "pages/users.py": "admin",
+}
+
+
+@pytest.fixture
+def app_db(fixture_db_path, tmp_path, monkeypatch):
+    path = tmp_path / "roles.duckdb"
+    shutil.copy(fixture_db_path, path)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    return path
+
+
+def page_as(page: str, role: str | None) -> AppTest:
+    app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    if role:
+        sign_in_as(app, role)
+    app.switch_page(page)
+    return app.run()
+
+
+@pytest.mark.parametrize("role", [None, *auth.ROLES])
+@pytest.mark.parametrize("page", list(PAGE_NEEDS))
+def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):
+    app = page_as(page, role)
+    assert not app.exception
+    needs = PAGE_NEEDS[page]
+    allowed = needs is None or (role is not None and auth.ROLES.index(role) >= auth.ROLES.index(needs))
+    refusals = [w.value for w in app.warning if "this page needs" in w.value]
+    if allowed:
+        assert refusals == []
+        assert app.title[0].value != "Relief Hub"
+    else:
+        whom = "You are not signed in" if role is None else f"You are signed in as {role} account ({role})"
+        assert refusals == [f"{whom}: this page needs a {needs} or higher account."]
+        assert not app.tabs and not app.dataframe
+    downloads = [b.proto.label for b in app.get("download_button")]
+    if page == "pages/data.py":
+        may_download = role in ("analyst", "staff", "admin")
+        assert len(downloads) == (3 if may_download else 0)
+        assert any("Downloading needs an analyst account" in c.value for c in app.caption) != may_download
+
+
+def test_public_reading_off_shows_nothing_without_a_session(app_db, monkeypatch):
+    monkeypatch.setenv("RELIEFHUB_PUBLIC_READ", "0")
+    anonymous = page_as("pages/overview.py", None)
+    assert [i.value for i in anonymous.info] == ["Sign in to see the dashboard."]
+    assert not anonymous.metric and not anonymous.get("deck_gl_json_chart")
+    assert page_as("pages/overview.py", "viewer").metric
