@@ -24,10 +24,8 @@ if oidc.configured():
         st.button("Sign out of the identity provider", key="oidc_sign_out", on_click=oidc.sign_out)
     elif problem := oidc.provider_problem(metadata_url):
         st.error(f"{problem} Sign-in through it is not possible now; try again later.")
-    else:
-        st.button(
-            f"Sign in with {name or 'the identity provider'}", key="oidc_sign_in", on_click=oidc.sign_in
-        )
+    elif st.button(f"Sign in with {name or 'the identity provider'}", key="oidc_sign_in"):
+        oidc.sign_in()
     st.caption("Or with a local account:")
 
 with st.form("sign_in", enter_to_submit=True):
