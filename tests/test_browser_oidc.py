@@ -112,3 +112,21 @@ def test_a_provider_that_does_not_answer_is_reported_and_reading_goes_on(browser
         page.close()
     finally:
         server.stop()
+
+
+def test_a_malformed_auth_section_stops_the_server_naming_the_key(browser, real_db, tmp_path):  # noqa: F811
+    db = tmp_path / "oidc.duckdb"
+    shutil.copy(real_db, db)
+    secrets = secrets_file(tmp_path, free_port())
+    secrets.write_text(secrets.read_text().replace('client_id = "reliefhub"\n', ""))
+    server = Server(db, STREAMLIT_SECRETS_FILES=str(secrets))
+    try:
+        page = browser.new_page()
+        page.goto(server.base + "/")
+        server.process.wait(timeout=60)
+        output = server.process.stdout.read().decode()
+        assert "Relief Hub cannot start: .streamlit/secrets.toml [auth] client_id is missing" in output
+        page.close()
+    finally:
+        if server.process.poll() is None:
+            server.stop()
