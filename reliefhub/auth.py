@@ -65,6 +65,11 @@ RECORD_COUNTRIES = {
 
 _hasher = PasswordHasher()  # Argon2id, the library's RFC 9106 parameters
 _write_lock = threading.Lock()
+# Bumped by every write to the sign-in tables. Only this process can write
+# them while it holds the database, so an account read since the last bump is
+# still current: page runs look it up in `_accounts` instead of the database.
+_generation = 0
+_accounts: dict[tuple[int, str], tuple[int, Identity | None]] = {}
 
 
 class AuthError(ValueError):
@@ -190,6 +195,8 @@ def _writing(db: Database) -> Iterator[duckdb.DuckDBPyConnection]:
             raise
         finally:
             cur.close()
+            global _generation
+            _generation += 1
 
 
 def record_event(
@@ -322,13 +329,22 @@ def reset_password(db: Database, name: str, password: str, *, by: Identity) -> N
 
 
 def user_identity(db: Database, user_id: str) -> Identity | None:
-    """The identity of an account that may still sign in, or None."""
-    cur = db._cursor()  # the thread's own: this runs on every page run
+    """The identity of an account that may still sign in, or None. Runs on
+    every page run of a signed-in session, so it answers from `_accounts`
+    while no sign-in table has changed since."""
+    key = (id(db), user_id)
+    generation, known = _accounts.get(key, (-1, None))
+    if generation == _generation:
+        return known
+    generation = _generation
+    cur = db._cursor()  # the thread's own
     row = cur.execute(
         "SELECT user_id, name, role, countries FROM users WHERE user_id = $id AND NOT disabled",
         {"id": user_id},
     ).fetchone()
-    return None if row is None else Identity(row[0], row[1], row[2], tuple(row[3]))
+    known = None if row is None else Identity(row[0], row[1], row[2], tuple(row[3]))
+    _accounts[key] = (generation, known)
+    return known
 
 
 # ---------------------------------------------------------------- signing in
