@@ -69,7 +69,7 @@ _write_lock = threading.Lock()
 # them while it holds the database, so an account read since the last bump is
 # still current: page runs look it up in `_accounts` instead of the database.
 _generation = 0
-_accounts: dict[tuple[int, str], tuple[int, Identity | None]] = {}
+_accounts: dict[tuple[str, int, str], tuple[int, Identity | None]] = {}
 
 
 class AuthError(ValueError):
@@ -158,14 +158,21 @@ def country_problems(
 # ---------------------------------------------------------------- storage
 
 
-def ensure_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    """Databases built before sign-in existed get its tables on first use."""
+def ensure_schema_part(cur: duckdb.DuckDBPyConnection, table: str, marker: str) -> None:
+    """Run schema.sql again from the line `marker` to its end when `table` is
+    missing: a database built before that part existed gets it on first use.
+    Every statement from such a marker on must be re-runnable."""
     exists = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sign_in_events' AND schema_name = 'main'"
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $table AND schema_name = 'main'",
+        {"table": table},
     ).fetchone()[0]
     if not exists:
         schema = (PACKAGE_DIR / "schema.sql").read_text()
-        cur.execute(schema[schema.index(SIGN_IN_MARKER) :])
+        cur.execute(schema[schema.index(marker) :])
+
+
+def ensure_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    ensure_schema_part(cur, "sign_in_events", SIGN_IN_MARKER)
 
 
 def read(db: Database, name: str, params: dict | None = None) -> pd.DataFrame:
@@ -332,7 +339,7 @@ def user_identity(db: Database, user_id: str) -> Identity | None:
     """The identity of an account that may still sign in, or None. Runs on
     every page run of a signed-in session, so it answers from `_accounts`
     while no sign-in table has changed since."""
-    key = (id(db), user_id)
+    key = (str(db.path), id(db), user_id)
     generation, known = _accounts.get(key, (-1, None))
     if generation == _generation:
         return known

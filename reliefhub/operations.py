@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from reliefhub import PACKAGE_DIR, auth
+from reliefhub import auth
 from reliefhub.auth import Identity
 from reliefhub.db import Database
 from reliefhub.validation import (
@@ -215,12 +215,7 @@ def _check_table(table: str) -> None:
 
 def ensure_audit_table(cur: duckdb.DuckDBPyConnection) -> None:
     """Databases built before the audit trail existed get it on their first write."""
-    exists = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND schema_name = 'main'"
-    ).fetchone()[0]
-    if not exists:
-        schema = (PACKAGE_DIR / "schema.sql").read_text()
-        cur.execute(schema[schema.index(AUDIT_MARKER) :])
+    auth.ensure_schema_part(cur, "audit_log", AUDIT_MARKER)
 
 
 def audit_available(db: Database) -> bool:

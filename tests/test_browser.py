@@ -54,6 +54,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers(url: str, *, within: float) -> bool:
+    """Whether `url` answers (with a 2xx) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 class Server:
     """`streamlit run app.py` on a free port, as the README starts it."""
 
@@ -77,16 +89,9 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
-                    if reply.read() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("streamlit did not start:\n" + self.process.stdout.read().decode())
+        if not answers(f"{self.base}/_stcore/health", within=60):
+            self.stop()
+            raise RuntimeError("streamlit did not start:\n" + self.process.stdout.read().decode())
 
     def stop(self) -> None:
         self.process.terminate()

@@ -4,14 +4,13 @@ on 127.0.0.1, with the role taken from the provider's `roles` claim."""
 
 import shutil
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from reliefhub import REPO_DIR
 from tests.test_browser import (  # noqa: F401 (browser and real_db are fixtures)
     Server,
+    answers,
     browser,
     free_port,
     real_db,
@@ -56,16 +55,9 @@ class Provider:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the OpenID provider did not start:\n" + self.process.stdout.read().decode())
+        if not answers(f"http://127.0.0.1:{port}/.well-known/openid-configuration", within=30):
+            self.stop()
+            raise RuntimeError("the OpenID provider did not start:\n" + self.process.stdout.read().decode())
 
     def stop(self) -> None:
         self.process.terminate()

@@ -2,8 +2,6 @@
 as a viewer, an analyst, staff of another country and staff of the right one),
 and every role on every kind of page under AppTest."""
 
-import shutil
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,6 +10,7 @@ from reliefhub.auth import Identity
 from tests.conftest import sign_in_as, staff
 from tests.test_imports import write
 from tests.test_operations import BASE, audit_rows, count
+from tests.test_pages import app_db  # noqa: F401 (a fixture)
 
 SPAIN = staff("Eva Ruiz", countries=("ESP",))
 
@@ -128,14 +127,6 @@ PAGE_NEEDS = {
 }
 
 
-@pytest.fixture
-def app_db(fixture_db_path, tmp_path, monkeypatch):
-    path = tmp_path / "roles.duckdb"
-    shutil.copy(fixture_db_path, path)
-    monkeypatch.setenv("RELIEFHUB_DB", str(path))
-    return path
-
-
 def page_as(page: str, role: str | None) -> AppTest:
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
     if role:
@@ -146,7 +137,7 @@ def page_as(page: str, role: str | None) -> AppTest:
 
 @pytest.mark.parametrize("role", [None, *auth.ROLES])
 @pytest.mark.parametrize("page", list(PAGE_NEEDS))
-def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):
+def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):  # noqa: F811
     app = page_as(page, role)
     assert not app.exception
     needs = PAGE_NEEDS[page]
@@ -166,7 +157,7 @@ def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):
         assert any("Downloading needs an analyst account" in c.value for c in app.caption) != may_download
 
 
-def test_public_reading_off_shows_nothing_without_a_session(app_db, monkeypatch):
+def test_public_reading_off_shows_nothing_without_a_session(app_db, monkeypatch):  # noqa: F811
     monkeypatch.setenv("RELIEFHUB_PUBLIC_READ", "0")
     anonymous = page_as("pages/overview.py", None)
     assert [i.value for i in anonymous.info] == ["Sign in to see the dashboard."]
