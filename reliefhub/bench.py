@@ -234,7 +234,8 @@ def page_queries() -> list[str]:
     )
     named = {n for n in names if re.search(rf"[\"']{n}[\"']", texts)}
     return sorted(
-        (set(PAGE_QUERIES) & names) | (named - {"record_choices"} - {n for n in names if "audit" in n})
+        (set(PAGE_QUERIES) & names)
+        | (named - {"record_choices"} - {n for n in names if "audit" in n} - set(auth.QUERIES))
     )
 
 
