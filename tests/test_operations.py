@@ -577,10 +577,10 @@ def test_audit_queries_list_filter_and_export_changes(writable_db):
     csv = exports.to_csv_bytes(log.drop(columns=["matching_changes"])).decode("utf-8-sig")
     header, first, *_ = csv.split("\r\n")
     assert header == (
-        "change_id,changed_at,changed_by,via,source_file,action,table_name,record_id,changed_fields,"
+        "change_id,changed_at,changed_by,changed_by_id,via,source_file,action,table_name,record_id,changed_fields,"
         "before_row,after_row,change_set"
     )
-    assert re.match(r"\d+,20\d\d-\d\d-\d\dT", first) and ",Bo,form,,add,places,brno,,," in first
+    assert re.match(r"\d+,20\d\d-\d\d-\d\dT", first) and ",Bo,test:Bo,form,,add,places,brno,,," in first
     assert '"{""place_id"":""brno"",""name"":""Brno""' in first
 
 
