@@ -75,7 +75,8 @@ with keys:
             try:
                 key_id, key = auth.add_wall_key(db, label, by=me)
                 st.success(f"Key {key_id}. Open this link on the screen; it is shown only now:")
-                st.code(f"{st.context.url.rsplit('/', 1)[0]}/wall?key={key}", language=None)
+                here = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]  # unknown under AppTest
+                st.code(f"{here}/wall?key={key}", language=None)
             except (auth.AuthError, PermissionError) as error:
                 st.error(f"Refused: {error}")
     wall_keys = auth.read(db, "wall_keys_list")

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from reliefhub import REPO_DIR, auth, imports, operations
 from reliefhub.auth import Identity
+from reliefhub.db import shared_database
 from tests.conftest import sign_in_as, staff
 from tests.test_imports import write
 from tests.test_operations import BASE, audit_rows, count
@@ -163,3 +164,27 @@ def test_public_reading_off_shows_nothing_without_a_session(app_db, monkeypatch)
     assert [i.value for i in anonymous.info] == ["Sign in to see the dashboard."]
     assert not anonymous.metric and not anonymous.get("deck_gl_json_chart")
     assert page_as("pages/overview.py", "viewer").metric
+
+
+def test_an_admin_manages_accounts_and_wall_keys_on_the_users_page(app_db, buttons_survive_apptest):  # noqa: F811
+    app = page_as("pages/users.py", "admin")
+    app.text_input(key="new_user_name").input("Eva Ruiz")
+    app.selectbox(key="new_user_role").select("staff")
+    app.multiselect(key="new_user_countries").select("ESP")
+    app.text_input(key="new_user_password").input("a long enough password")
+    app.button(key="FormSubmitter:add_user-Add account").click().run()
+    assert "Added Eva Ruiz." in [s.value for s in app.success]
+    listed = app.dataframe[0].value
+    assert listed[["name", "role", "countries"]].values.tolist() == [
+        ["Eva Ruiz", "staff", "ESP"],
+        ["admin account", "admin", ""],
+    ]
+    app.text_input(key="wall_key_label").input("Ops room 1")
+    app.button(key="FormSubmitter:add_wall_key-Make a wall key").click().run()
+    assert not app.exception, app.exception
+    link = app.code[0].value
+    assert "/wall?key=" in link
+    key = link.split("key=")[1]
+    assert auth.wall_key_label(shared_database(), key, None) == "Ops room 1"
+    events = app.dataframe[2].value["event"].tolist()
+    assert events[:2] == ["wall_key_added", "user_added"]
