@@ -180,7 +180,9 @@ def wait_for_drawn_map(page) -> Image.Image:
         page.wait_for_timeout(500)
 
 
-@pytest.mark.parametrize("path", ["/movements", "/requests", "/data", "/record", "/import", "/audit", "/"])
+@pytest.mark.parametrize(
+    "path", ["/movements", "/requests", "/data", "/record", "/import", "/audit", "/users", "/sign_in", "/"]
+)
 def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, server, path):
     page = open_page(browser, server, path)
     # Until the first run has left pages-folder mode, the sidebar lists file names.
