@@ -241,6 +241,7 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
         # Downloads need an analyst: sign in (the link's filter stays), then open the Data page.
         page = open_page(browser, server, "/sign_in?country=ITA")
         sign_in(page, "analyst")
+        page.get_by_text("Signed in as analyst").wait_for(timeout=30_000)
         page.locator("[data-testid='stSidebarNav'] a", has_text="Data").first.click()
         settle(page)
         page.get_by_role("tab", name="Shipments").click()
@@ -419,6 +420,7 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
 
         staff = open_page(browser, server, "/sign_in")
         sign_in(staff, "staff")
+        staff.get_by_text("Signed in as staff").wait_for(timeout=30_000)
         staff.locator("[data-testid='stSidebarNav'] a", has_text="Import").first.click()
         settle(staff)
         staff.locator("[data-testid=stRadio] label", has_text="Shipments").first.click()
