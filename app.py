@@ -6,7 +6,7 @@ which keeps deep links working on a freshly started server (see there).
 
 import streamlit as st
 
-from reliefhub import ui
+from reliefhub import access, oidc, ui
 
 st.set_page_config(page_title="Relief Hub", layout="wide")
 
@@ -20,11 +20,19 @@ navigation = st.navigation(
         st.Page("pages/import.py", title="Import", url_path="import"),
         st.Page("pages/audit.py", title="Audit", url_path="audit"),
         st.Page("pages/wall.py", title="Wall screen", url_path="wall"),
+        st.Page("pages/users.py", title="Users", url_path="users"),
+        st.Page(access.SIGN_IN_PAGE, title="Sign in", url_path=access.SIGN_IN_PATH),
     ]
 )
 try:
+    # Sign-in: who is here, and whether this page is theirs to see (reliefhub/access.py).
+    oidc.stop_if_misconfigured()
+    access.admit(navigation.url_path)
     # The wall screen takes its filters from its link alone: nobody is at the keyboard.
     ui.sidebar_filters(show=navigation.url_path != "wall")
+    if navigation.url_path != "wall":
+        access.sidebar_account()
+    access.require_role(navigation.url_path)
     navigation.run()
 except Exception as error:  # a page shows a fault in words; its traceback goes to the log
     ui.show_fault(error)

@@ -4,12 +4,12 @@ from datetime import datetime
 
 import streamlit as st
 
-from reliefhub import exports, operations, ui
+from reliefhub import access, exports, operations, ui
 
 ui.start_page("Audit")
 st.caption(
-    "Every save and every import, newest first, with the name given, the time (UTC), and each record "
-    "before and after. The country, material and date filters do not apply here."
+    "Every save and every import, newest first, with the account that made it, the time (UTC), and "
+    "each record before and after. The country, material and date filters do not apply here."
 )
 db = ui.database()
 SHOWN = 1000
@@ -63,6 +63,9 @@ def everything() -> bytes:
     return exports.to_csv_bytes(frame.drop(columns=["matching_changes"]))
 
 
+if not access.may("analyst"):
+    st.caption("Downloading needs an analyst account: sign in to download these changes as CSV.")
+    st.stop()
 st.download_button(
     f"Download {matching:,} change{'' if matching == 1 else 's'} as CSV",
     data=everything,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import exports, imports, operations, ui
+from reliefhub import access, exports, imports, operations, ui
 
 ui.start_page("Import")
 st.caption(
@@ -19,7 +19,7 @@ st.caption(
     "changed: each row's ID says which record it is. Other pages keep working while a file imports."
 )
 db = ui.database()
-who = ui.who_field()
+who = access.identity()
 who_slot = st.empty()
 NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments", "places": "Places"}
 REPORT_KEY = "import_report"
@@ -77,8 +77,8 @@ def run_import(create_places: bool) -> None:
             progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
         )
     bar.empty()
-    if [p for p in outcome.problems if p.column == "who"]:
-        who_slot.error("Give your name: it is recorded with every change.")
+    if refused := [p.problem for p in outcome.problems if p.column == "who"]:
+        who_slot.error(refused[0].capitalize() + ".")
     else:
         st.session_state[REPORT_KEY] = outcome
 

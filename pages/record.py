@@ -9,15 +9,15 @@ from datetime import date
 
 import streamlit as st
 
-from reliefhub import operations, ui
+from reliefhub import access, operations, ui
 
 ui.start_page("Record")
 st.caption(
     "Add what happens as it happens. Nothing is written until every field passes its checks; "
-    "every change is kept, with your name, on the Audit page."
+    "every change is kept, with your account's name, on the Audit page."
 )
 db = ui.database()
-who = ui.who_field()
+who = access.identity()
 who_slot = st.empty()
 ADD_TABLES = {"requests": "request", "shipments": "shipment", "flights": "flight", "places": "place"}
 STATUS_TABLES = {table: ADD_TABLES[table] for table in operations.STATUS_DATES}

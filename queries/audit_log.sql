@@ -1,5 +1,6 @@
--- The audit trail, newest first: who changed which record, when, how (a form
--- or an import), which fields, and the whole row before and after as JSON.
+-- The audit trail, newest first: who changed which record (the account's name
+-- and stable id), when, how (a form, an import or the command line), which
+-- fields, and the whole row before and after as JSON.
 -- An empty $tables matches every table; a NULL $changed_by, $record_id or
 -- $change_set matches all; a NULL $limit lists every match (the CSV export).
 -- matching_changes counts every match, however many rows $limit keeps.
@@ -7,6 +8,7 @@ SELECT
     change_id,
     changed_at,
     changed_by,
+    changed_by_id,
     via,
     source_file,
     action,

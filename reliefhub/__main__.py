@@ -1,5 +1,5 @@
 """Command line: python -m reliefhub COMMAND, one of build-db, backup, restore, check, migrate,
-export, import, generate, bench, for example:
+export, import, users, wall-key, generate, bench, for example:
 
 python -m reliefhub build-db
 python -m reliefhub backup
@@ -8,6 +8,8 @@ python -m reliefhub check --repair
 python -m reliefhub migrate
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
+python -m reliefhub users add ana --role staff --countries ITA,ESP --password-stdin
+python -m reliefhub wall-key add "Ops room 1"
 python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
 python -m reliefhub bench --scales 10000,100000,1000000 --json bench/results.json
 """
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from reliefhub import DATA_DIR, backups, exports, faults, migrations, models
+from reliefhub import DATA_DIR, accounts, backups, exports, faults, migrations, models
+from reliefhub.auth import cli_identity
 from reliefhub.db import Database, database_path, ensure_database, holds_changes
 from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
@@ -227,7 +230,7 @@ def import_file(args: argparse.Namespace) -> int:
             db,
             Path(args.file),
             args.kind,
-            who=args.who,
+            who=cli_identity(args.who),
             encoding=args.encoding,
             delimiter=args.delimiter,
             sheet=args.sheet,
@@ -385,7 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
     load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
-    load.add_argument("--who", required=True, help="your name, recorded in the audit trail with every change")
+    load.add_argument(
+        "--who",
+        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
+    )
     load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
     load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
     load.add_argument("--check", action="store_true", help="check and count only; write nothing")
@@ -394,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
     load.set_defaults(run=import_file)
+
+    accounts.add_commands(commands, common, open_database)
 
     synthetic = commands.add_parser(
         "generate", help="write a synthetic database (for load tests), through the same loader and rules"

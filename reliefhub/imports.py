@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from reliefhub import DATA_DIR, exports, partner_files, resolution
+from reliefhub.auth import Identity
 from reliefhub.db import Database
 from reliefhub.operations import Rollback, check_staged, who_problem, write_checked
 from reliefhub.validation import (
@@ -135,7 +136,7 @@ def import_file(
     path: Path,
     kind: str,
     *,
-    who: str,
+    who: Identity,
     file_name: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
@@ -192,7 +193,7 @@ def import_file(
 
 
 def _check_and_write(
-    db: Database, readable: Path, report: ImportReport, *, who: str, say: Progress, update: bool
+    db: Database, readable: Path, report: ImportReport, *, who: Identity, say: Progress, update: bool
 ) -> None:
     kind, label = report.kind, report.file_name
     try:
@@ -213,7 +214,7 @@ def _check_and_write(
             report.change_set = str(uuid.uuid4())
             read = _resolve(cur, report, who=who)
             say(0.45, f"Checking {report.rows:,} rows against every rule")
-            typed, problems = check_staged(cur, kind, STAGE, label)
+            typed, problems = check_staged(cur, kind, STAGE, label, who=who)
             problems = partner_files.drop_problems_of_missing_columns(problems, header)
             found_before = read.problems + header.problems + report.problems
             cells = {(p.line, p.column) for p in found_before}
@@ -247,7 +248,7 @@ def _check_and_write(
     report.written = True
 
 
-def _resolve(cur: duckdb.DuckDBPyConnection, report: ImportReport, *, who: str) -> resolution.Resolution:
+def _resolve(cur: duckdb.DuckDBPyConnection, report: ImportReport, *, who: Identity) -> resolution.Resolution:
     """Names and codes in the staged rows read as the hub's; places the hub lacks
     planned from the catalogues and written (with their audit) in this transaction."""
     read = resolution.Resolution()

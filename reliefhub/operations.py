@@ -26,7 +26,8 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from reliefhub import PACKAGE_DIR
+from reliefhub import auth
+from reliefhub.auth import Identity
 from reliefhub.db import Database
 from reliefhub.validation import (
     LINE,
@@ -221,12 +222,7 @@ def _check_table(table: str) -> None:
 
 def ensure_audit_table(cur: duckdb.DuckDBPyConnection) -> None:
     """Databases built before the audit trail existed get it on their first write."""
-    exists = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND schema_name = 'main'"
-    ).fetchone()[0]
-    if not exists:
-        schema = (PACKAGE_DIR / "schema.sql").read_text()
-        cur.execute(schema[schema.index(AUDIT_MARKER) :])
+    auth.ensure_schema_part(cur, "audit_log", AUDIT_MARKER)
 
 
 def audit_available(db: Database) -> bool:
@@ -239,13 +235,21 @@ def audit_available(db: Database) -> bool:
 
 
 def check_staged(
-    cur: duckdb.DuckDBPyConnection, table: str, stage: str, label: str, *, expect: str | None = None
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    stage: str,
+    label: str,
+    *,
+    who: Identity,
+    expect: str | None = None,
 ) -> tuple[str, list[Problem]]:
-    """Validate staged text rows against every rule; `expect` 'add' refuses ids
-    already stored, 'update' refuses ids not stored, None (imports) takes both."""
+    """Validate staged text rows against every rule, and against the countries
+    `who` may record for; `expect` 'add' refuses ids already stored, 'update'
+    refuses ids not stored, None (imports) takes both."""
     typed, problems = validate_staged(cur, table, stage, label)
     if typed:
         problems += referenced_row_problems(cur, table, typed, label)
+        problems += auth.country_problems(cur, table, typed, primary_key(cur, table), label, who)
         problems.sort(key=lambda p: (p.line, p.column))
     if typed and expect:
         key = primary_key(cur, table)
@@ -270,7 +274,7 @@ def write_checked(
     table: str,
     typed: str,
     *,
-    who: str,
+    who: Identity,
     via: str,
     change_set: str,
     source_file: str | None = None,
@@ -278,8 +282,9 @@ def write_checked(
     progress: Callable[[str], None] | None = None,
 ) -> Counts:
     """Write checked rows: new ones added, changed ones updated, the same ones
-    left alone; one audit row per row added or changed. Set-based, so a
-    million rows take seconds. Call inside Database.transaction()."""
+    left alone; one audit row per row added or changed, naming `who` (and
+    via 'cli' when the command line wrote them). Set-based, so a million rows
+    take seconds. Call inside Database.transaction()."""
     say = progress or (lambda text: None)
     ensure_audit_table(cur)
     key = quote(primary_key(cur, table))
@@ -305,17 +310,19 @@ def write_checked(
     # Changes are numbered after the last one, in the order of their lines.
     base = cur.execute("SELECT coalesce(max(change_id), 0) FROM audit_log").fetchone()[0]
     audit = (
-        "INSERT INTO audit_log (change_id, change_set, changed_at, changed_by, via, source_file, action, "
-        "table_name, record_id, before_row, after_row) "
-        f"SELECT $base + c.{LINE}, $change_set, $now, $who, $via, $source_file, $action, $table, c.{key}, "
+        "INSERT INTO audit_log (change_id, change_set, changed_at, changed_by_id, changed_by, via, "
+        "source_file, action, table_name, record_id, before_row, after_row) "
+        f"SELECT $base + c.{LINE}, $change_set, $now, $who_id, $who, $via, $source_file, $action, $table, "
+        f"c.{key}, "
     )
     after = "to_json({" + ", ".join(f"'{c}': c.{quote(c)}" for c in columns) + "})"
     params = {
         "base": base,
         "change_set": change_set,
         "now": datetime.now(UTC),
-        "who": who.strip(),
-        "via": via,
+        "who_id": who.id,
+        "who": who.name,
+        "via": "cli" if who.via == "cli" else via,
         "source_file": source_file,
         "table": table,
     }
@@ -358,10 +365,9 @@ def write_checked(
     return Counts(new, updated, unchanged)
 
 
-def who_problem(who: str | None, label: str) -> list[Problem]:
-    if who and who.strip():
-        return []
-    return [Problem(label, 0, "who", None, "give your name: it is recorded with every change")]
+def who_problem(who: Identity, label: str) -> list[Problem]:
+    """The write path's own role check: a caller below staff writes nothing."""
+    return auth.write_refusal(who, label)
 
 
 # ---------------------------------------------------------------- forms
@@ -453,7 +459,7 @@ def _save(
     db: Database,
     table: str,
     *,
-    who: str,
+    who: Identity,
     action: str,
     values: dict | None = None,
     record_id: str | None = None,
@@ -487,7 +493,7 @@ def _save(
                     raise Rollback(Change(table, record_id, problems=[problem]))
                 values = stored | changes
             stage_values(cur, table, values, "form_stage")
-            typed, problems = check_staged(cur, table, "form_stage", FORM, expect=expect)
+            typed, problems = check_staged(cur, table, "form_stage", FORM, who=who, expect=expect)
             if problems:
                 raise Rollback(Change(table, record_id, problems=problems))
             counts = write_checked(
@@ -500,20 +506,20 @@ def _save(
     return Change(table, record_id, "add" if counts.new else action, change_set=change_set)
 
 
-def add_record(db: Database, table: str, values: dict, *, who: str) -> Change:
+def add_record(db: Database, table: str, values: dict, *, who: Identity) -> Change:
     """Add a request, shipment, flight or place. An empty id gets a readable one."""
     return _save(db, table, who=who, action="add", values=values)
 
 
 def update_record(
-    db: Database, table: str, record_id: str, changes: dict, *, who: str, action: str = "update"
+    db: Database, table: str, record_id: str, changes: dict, *, who: Identity, action: str = "update"
 ) -> Change:
     """Change some fields of a stored record; the others stay as stored."""
     return _save(db, table, who=who, action=action, record_id=record_id, changes=changes)
 
 
 def change_status(
-    db: Database, table: str, record_id: str, status: str, *, who: str, dates: dict | None = None
+    db: Database, table: str, record_id: str, status: str, *, who: Identity, dates: dict | None = None
 ) -> Change:
     """A request partially fulfilled, a shipment delivered, a flight landed."""
     if table not in STATUS_DATES:
@@ -525,7 +531,7 @@ def change_status(
 
 
 def link_shipment(
-    db: Database, shipment_id: str, *, request_id: str | None, flight_id: str | None, who: str
+    db: Database, shipment_id: str, *, request_id: str | None, flight_id: str | None, who: Identity
 ) -> Change:
     """Link a shipment to the request it answers and the flight that carried it
     (None unlinks). A request's fulfilment then follows from its delivered shipments."""

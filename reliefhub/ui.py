@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import backups, exports, faults, figures, flowmap, imports
+from reliefhub import access, backups, exports, faults, figures, flowmap, imports
 from reliefhub.db import Database, database_path, shared_database
 from reliefhub.filters import MODES, Filters, check_date_range, known_in_any_case
 
@@ -416,7 +416,11 @@ def download_csv(table: str, params: dict, count: int, *, key: str) -> None:
 
     The rows are fetched and the file written only when the button is
     pressed: a million rows take seconds, which a page rerun must not pay.
+    Downloads need an analyst account or higher.
     """
+    if not access.may("analyst"):
+        st.caption("Downloading needs an analyst account: sign in to download these rows as CSV.")
+        return
     hxl = st.checkbox("Add HXL hashtag row", key=f"{key}_hxl", help="For humanitarian tools that read HXL.")
     st.download_button(
         f"Download {count:,} row{'' if count == 1 else 's'} as CSV",
@@ -590,20 +594,3 @@ def show_table(
     shown = table_shown(frame, first_columns)
     config = {c: column_config(c, shown[c]) for c in shown.columns}
     st.dataframe(shown, hide_index=True, column_config=config, key=key, height=height or "auto")
-
-
-def who_field() -> str:
-    """Ask for the name recorded with every change, and keep it for the session
-    across pages (Streamlit forgets a widget's value when a page without it
-    runs, so the name is kept under a key of its own)."""
-    st.session_state.setdefault("staff_name", "")
-    name = st.text_input(
-        "Your name",
-        value=st.session_state["staff_name"],
-        key="staff_name_input",
-        max_chars=100,
-        placeholder="Recorded with every change you make",
-        help="Until there is sign-in, the audit trail records the name you give here.",
-    )
-    st.session_state["staff_name"] = name.strip()
-    return name.strip()

@@ -1,11 +1,14 @@
 """Shared fixtures: a small fixture database built from tests/fixtures/data."""
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from reliefhub.db import Database
+from reliefhub import access, auth
+from reliefhub.auth import Identity
+from reliefhub.db import Database, shared_database
 from reliefhub.loader import build_database
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
@@ -77,3 +80,25 @@ def writable_db(fixture_db_path, tmp_path) -> Database:
     db = Database(path)
     yield db
     db.close()
+
+
+def staff(name: str = "Ana Novak", countries: tuple[str, ...] = ()) -> Identity:
+    """A staff member, for calling the write path directly."""
+    return Identity(f"test:{name}", name, "staff", tuple(countries))
+
+
+ADMIN = Identity("test:admin", "Test admin", "admin")
+PASSWORD = "a long test password"
+
+
+def sign_in_as(app, role: str, name: str | None = None, countries: tuple[str, ...] = ()) -> Identity:
+    """Sign an AppTest session in as a real local account of `role` in the
+    app's database ($RELIEFHUB_DB), made if missing: the page reads the account
+    back on every run, as it does for a browser."""
+    name = name or f"{role} account"
+    db = shared_database()
+    if auth.read(db, "users_list").query("name == @name").empty:
+        auth.add_user(db, name, role, PASSWORD, by=ADMIN, countries=list(countries))
+    outcome = auth.sign_in(db, name, PASSWORD, None)
+    app.session_state[access.SESSION_KEY] = access.LocalSession(outcome.identity, datetime.now(UTC))
+    return outcome.identity

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from reliefhub import DATA_DIR, figures
-from reliefhub.db import Database
+from reliefhub import DATA_DIR
 from reliefhub.loader import build_database
 from tests.test_browser import (
     Server,
+    add_account,
     assert_no_error_on_page,
     browser,  # noqa: F401 - a fixture
     hand_over,
+    map_screen,
+    open_import_page,
     open_page,
     requests_outside,
+    select_arc,
     settle,
     wait_for_drawn_map,
 )
@@ -60,16 +63,8 @@ def hostile_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_frame(hostile_db) -> figures.MapFrame:
-    """The map's view, read before the server holds the file."""
-    db = Database(hostile_db, read_only=True)
-    bounds = db.query("map_frame").iloc[0]
-    db.close()
-    return figures.frame_bounds(bounds.south, bounds.north, bounds.west, bounds.east)
-
-
-@pytest.fixture(scope="module")
-def hostile_server(hostile_db, hostile_frame):
+def hostile_server(hostile_db):
+    add_account(hostile_db, "staff")
     running = Server(hostile_db)
     yield running
     running.stop()
@@ -99,23 +94,14 @@ def test_stored_markdown_fetches_nothing_on_any_page(browser, hostile_server, pa
     page.close()
 
 
-def click_on_map(page, frame, latitude: float, longitude: float) -> None:
-    canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.bounding_box()
-    centre_x, centre_y = figures._screen_xy(frame.latitude, frame.longitude, frame.zoom)
-    x, y = figures._screen_xy(latitude, longitude, frame.zoom)
-    page.mouse.move(
-        canvas["x"] + canvas["width"] / 2 + x - centre_x, canvas["y"] + canvas["height"] / 2 + y - centre_y
+def test_a_selected_route_shows_its_names_as_text(browser, hostile_server, hostile_db):  # noqa: F811
+    flows, screen = map_screen(hostile_db)
+    pardubice = flows["origin_name"].str.startswith("Pardubice") & flows["destination_name"].str.startswith(
+        "Torrejón"
     )
-    page.wait_for_timeout(500)
-    page.mouse.down()
-    page.wait_for_timeout(100)
-    page.mouse.up()
-
-
-def test_a_selected_route_shows_its_names_as_text(browser, hostile_server, hostile_frame):  # noqa: F811
     page = open_page(browser, hostile_server, "/movements")
     wait_for_drawn_map(page)
-    click_on_map(page, hostile_frame, 50.0134, 15.7386)  # Pardubice airport, where the C-130 arc leaves
+    select_arc(page, screen, flows[pardubice].iloc[0])  # the C-130 arc, leaving Pardubice airport
     heading = page.locator("h3", has_text="Records on this route")
     heading.wait_for(timeout=45_000)
     assert f"Pardubice Airport {IMAGE} → Torrejón" in heading.inner_text()
@@ -124,11 +110,7 @@ def test_a_selected_route_shows_its_names_as_text(browser, hostile_server, hosti
 
 
 def test_an_uploaded_file_name_is_shown_as_text(browser, hostile_server, tmp_path):  # noqa: F811
-    page = open_page(browser, hostile_server, "/import")
-    settle(page)
-    page.get_by_role("textbox", name="Your name").fill("Browser Test")
-    page.get_by_role("textbox", name="Your name").press("Enter")
-    settle(page)
+    page = open_import_page(browser, hostile_server, "Requests")
     name = f"partner {IMAGE}.csv"
     hand_over(page, [{"name": name, "mimeType": "text/csv", "buffer": b"request_id\nx\n"}]).click()
     heading = page.locator("h3", has_text="partner")

@@ -20,7 +20,7 @@ import pytest
 
 from reliefhub import REPO_DIR, imports, operations
 from reliefhub.db import Database
-from tests.conftest import no_filters
+from tests.conftest import no_filters, staff
 from tests.test_imports import shipment_rows, write
 from tests.test_operations import BASE, count
 
@@ -48,14 +48,14 @@ def test_staff_saving_at_once_lose_nothing_while_screens_read(writable_db):
                 "status": "in_transit",
                 "delivered_on": None,
             }
-            added = operations.add_record(db, "shipments", values, who=f"writer {w}")
+            added = operations.add_record(db, "shipments", values, who=staff(f"writer {w}"))
             assert (added.ok, added.action) == (True, "add"), added.problems
             moved = operations.change_status(
                 db,
                 "shipments",
                 shipment_id,
                 "delivered",
-                who=f"writer {w}",
+                who=staff(f"writer {w}"),
                 dates={"delivered_on": date(2020, 4, 5)},
             )
             assert (moved.ok, moved.action) == (True, "status"), moved.problems
@@ -75,8 +75,8 @@ def test_staff_saving_at_once_lose_nothing_while_screens_read(writable_db):
 
     with ThreadPoolExecutor(max_workers=writers + 3) as pool:
         screens = [pool.submit(read_screens) for _ in range(2)]
-        staff = [pool.submit(write_records, w) for w in range(writers)]
-        saved = [shipment_id for future in staff for shipment_id in future.result()]
+        writing = [pool.submit(write_records, w) for w in range(writers)]
+        saved = [shipment_id for future in writing for shipment_id in future.result()]
         done.set()
         reads = [future.result() for future in screens]
 
@@ -100,7 +100,7 @@ def test_two_sessions_adding_the_same_new_id_at_once(writable_db):
     def add(i: int) -> operations.Change:
         start.wait()
         return operations.add_record(
-            writable_db, "places", BASE["places"] | {"name": f"Brno {i}"}, who=f"staff {i}"
+            writable_db, "places", BASE["places"] | {"name": f"Brno {i}"}, who=staff(f"staff {i}")
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -125,7 +125,7 @@ def test_an_import_is_all_or_nothing_to_everyone_meanwhile(writable_db, tmp_path
     def run_import() -> imports.ImportReport:
         importing.set()
         try:
-            return imports.import_file(db, path, "shipments", who="importer")
+            return imports.import_file(db, path, "shipments", who=staff("importer"))
         finally:
             imported.set()
 
@@ -133,7 +133,7 @@ def test_an_import_is_all_or_nothing_to_everyone_meanwhile(writable_db, tmp_path
         importing.wait()
         for i in range(20):
             values = BASE["shipments"] | {"shipment_id": f"form-{w}-{i:02d}"}
-            assert operations.add_record(db, "shipments", values, who=f"staff {w}").ok
+            assert operations.add_record(db, "shipments", values, who=staff(f"staff {w}")).ok
         return 20
 
     def read_screens() -> None:
@@ -148,9 +148,9 @@ def test_an_import_is_all_or_nothing_to_everyone_meanwhile(writable_db, tmp_path
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         screens = [pool.submit(read_screens) for _ in range(2)]
-        staff = [pool.submit(save_forms, w) for w in range(2)]
+        forms = [pool.submit(save_forms, w) for w in range(2)]
         report = pool.submit(run_import).result()
-        assert sum(f.result() for f in staff) == 40
+        assert sum(f.result() for f in forms) == 40
         for future in screens:
             future.result()
 

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from tests.test_browser import (
     NEW_SHIPMENT,
     Server,
+    add_account,
     assert_no_error_on_page,
     browser,
     open_import_page,
@@ -30,6 +31,7 @@ def server_on_a_copy(real_db, tmp_path):
     """A dashboard of its own on a copy of the built-in data, to write to."""
     live = tmp_path / "live.duckdb"
     shutil.copy(real_db, live)
+    add_account(live, "staff")
     server = Server(live)
     try:
         yield server

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import DATA_DIR, REPO_DIR, imports, operations
+from reliefhub import DATA_DIR, REPO_DIR, auth, imports, operations
 from reliefhub.db import Database, shared_database
 from reliefhub.loader import build_database
 from reliefhub.validation import Problem
+from tests.conftest import ADMIN, sign_in_as, staff
 from tests.test_operations import (
     BASE,
     RULES,
@@ -119,7 +120,7 @@ def test_status_changes_through_the_import(
     writable_db, tmp_path, table, record_id, before, after, dates, refused
 ):
     if record_id == "flt-new":
-        assert operations.add_record(writable_db, "flights", BASE["flights"], who="setup").ok
+        assert operations.add_record(writable_db, "flights", BASE["flights"], who=staff("setup")).ok
     if operations.current_row(writable_db, table, record_id)["status"] != before:
         set_status(writable_db, table, record_id, before)
     row = operations.current_row(writable_db, table, record_id) | {"status": after} | dates
@@ -185,7 +186,7 @@ def test_importing_the_same_file_again_changes_nothing_and_counts_what_changed(w
     path = write(tmp_path / "again.csv", rows)
     assert imports.import_file(writable_db, path, "shipments", who=WHO).new == 50
     changed_at = data_changed_at(writable_db)
-    again = imports.import_file(writable_db, path, "shipments", who="Bo")
+    again = imports.import_file(writable_db, path, "shipments", who=staff("Bo"))
     assert (again.ok, again.written, again.new, again.updated, again.unchanged) == (True, False, 0, 0, 50)
     assert data_changed_at(writable_db) == changed_at
     assert count(writable_db, "audit_log") == 50
@@ -194,7 +195,7 @@ def test_importing_the_same_file_again_changes_nothing_and_counts_what_changed(w
     rows[7]["description"] = "Respirators, second truck"
     rows.append(BASE["shipments"] | {"shipment_id": "bulk-new"})
     third = imports.import_file(
-        writable_db, write(tmp_path / "again.csv", rows), "shipments", who="Bo", update=True
+        writable_db, write(tmp_path / "again.csv", rows), "shipments", who=staff("Bo"), update=True
     )
     assert (third.new, third.updated, third.unchanged) == (1, 2, 48)
     assert count(writable_db, "shipments") == 8 + 51
@@ -219,15 +220,6 @@ def test_check_only_counts_and_writes_nothing(writable_db, tmp_path):
         == "Checked c.csv: 5 shipments pass every rule (5 new, 0 updated, 0 unchanged); nothing was written."
     )
     assert snapshot(writable_db) == before
-
-
-def test_a_name_is_required(writable_db, tmp_path):
-    report = imports.import_file(
-        writable_db, write(tmp_path / "n.csv", shipment_rows(1)), "shipments", who=" "
-    )
-    assert [(p.column, p.problem) for p in report.problems] == [
-        ("who", "give your name: it is recorded with every change")
-    ]
 
 
 def test_progress_is_reported_in_order_up_to_done(writable_db, tmp_path):
@@ -375,7 +367,7 @@ def test_places_by_name_or_airport_code_are_resolved_and_unknown_ones_reported(w
             "name": "Springfield",
             "iso3": country,
         }
-        assert operations.add_record(writable_db, "places", place, who="setup").ok
+        assert operations.add_record(writable_db, "places", place, who=staff("setup")).ok
     good = [
         BASE["shipments"] | {"shipment_id": "s1", "origin_place_id": "PED", "destination_place_id": "milan"},
         BASE["shipments"]
@@ -457,13 +449,13 @@ def test_cli_imports_checks_and_rejects_with_a_report(fixture_db_path, tmp_path)
     db_path.write_bytes(fixture_db_path.read_bytes())
     good = write(tmp_path / "good.csv", shipment_rows(3))
     checked = run_cli(
-        "import", str(good), "--kind", "shipments", "--who", WHO, "--db", str(db_path), "--check"
+        "import", str(good), "--kind", "shipments", "--who", WHO.name, "--db", str(db_path), "--check"
     )
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith(
         "Checked good.csv: 3 shipments pass every rule (3 new, 0 updated, 0 unchanged)"
     )
-    done = run_cli("import", str(good), "--kind", "shipments", "--who", WHO, "--db", str(db_path))
+    done = run_cli("import", str(good), "--kind", "shipments", "--who", WHO.name, "--db", str(db_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Imported good.csv: 3 shipments (3 new, 0 updated, 0 unchanged).")
     assert "[100%]" in done.stderr
@@ -472,7 +464,7 @@ def test_cli_imports_checks_and_rejects_with_a_report(fixture_db_path, tmp_path)
     rows[1]["recipient_iso3"] = "XXX"
     rows[1]["request_id"] = None
     bad = write(tmp_path / "bad.csv", rows)
-    rejected = run_cli("import", str(bad), "--kind", "shipments", "--who", WHO, "--db", str(db_path))
+    rejected = run_cli("import", str(bad), "--kind", "shipments", "--who", WHO.name, "--db", str(db_path))
     assert rejected.returncode == 1
     assert rejected.stderr.splitlines()[-3:] == [
         "Rejected bad.csv: 1 problem(s) on 1 line(s); nothing was written.",
@@ -486,7 +478,7 @@ def test_cli_imports_checks_and_rejects_with_a_report(fixture_db_path, tmp_path)
     assert count(db, "shipments") == 11
     db.close()
 
-    usage = run_cli("import", str(good), "--kind", "parcels", "--who", WHO, "--db", str(db_path))
+    usage = run_cli("import", str(good), "--kind", "parcels", "--who", WHO.name, "--db", str(db_path))
     assert usage.returncode == 2 and "invalid choice: 'parcels'" in usage.stderr
 
 
@@ -503,6 +495,7 @@ def page_db(fixture_db_path, tmp_path, monkeypatch):
 
 def import_page() -> AppTest:
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    sign_in_as(app, "staff", name=WHO.name)
     app.run()
     app.switch_page("pages/import.py")
     return app.run()
@@ -512,7 +505,6 @@ def test_import_page_imports_a_file_and_reports_counts(page_db, buttons_survive_
     app = import_page()
     assert not app.exception
     assert [b.proto.label for b in app.get("download_button")] == ["Download an example requests file"]
-    app.text_input(key="staff_name_input").input(WHO)
     app.radio(key="import_kind").set_value("shipments")
     app.file_uploader(key="import_file").set_value(("partner.csv", csv_bytes(shipment_rows(4)), "text/csv"))
     app.run()
@@ -532,7 +524,6 @@ def test_import_page_imports_a_file_and_reports_counts(page_db, buttons_survive_
 
 def test_import_page_offers_the_rejection_report(page_db, buttons_survive_apptest):
     app = import_page()
-    app.text_input(key="staff_name_input").input(WHO)
     app.radio(key="import_kind").set_value("shipments")
     rows = shipment_rows(4)
     rows[2]["quantity"] = "lots"
@@ -552,12 +543,15 @@ def test_import_page_offers_the_rejection_report(page_db, buttons_survive_apptes
     assert count(page_db, "shipments") == 8
 
 
-def test_import_page_asks_for_a_name(page_db, buttons_survive_apptest):
+def test_import_page_refuses_staff_made_viewer_meanwhile(page_db, buttons_survive_apptest):
     app = import_page()
     app.file_uploader(key="import_file").set_value(("partner.csv", csv_bytes(shipment_rows(1)), "text/csv"))
     app.run()
+    auth.set_role(page_db, WHO.name, "viewer", by=ADMIN)
     app.button(key="import_go").click().run()
-    assert [e.value for e in app.error] == ["Give your name: it is recorded with every change."]
+    assert [w.value for w in app.warning] == [
+        "You are signed in as Ana Novak (viewer): this page needs a staff or higher account."
+    ]
     assert count(page_db, "shipments") == 8
 
 

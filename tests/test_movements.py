@@ -9,9 +9,9 @@ import pytest
 
 from reliefhub import imports, models, operations
 from reliefhub.db import Database, FiguresOutOfDate
-from tests.conftest import new_request
+from tests.conftest import new_request, staff
 
-WHO = "Ana Novak"
+WHO = staff("Ana Novak")
 
 
 def differences(db: Database) -> dict[str, list[str]]:

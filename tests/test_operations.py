@@ -12,9 +12,10 @@ from streamlit.testing.v1 import AppTest
 from reliefhub import REPO_DIR, exports, operations
 from reliefhub.db import shared_database
 from reliefhub.validation import Problem
-from tests.conftest import no_filters
+from tests.conftest import no_filters, sign_in_as, staff
 
-WHO = "Ana Novak"
+WHO = staff("Ana Novak")
+ANA, BO, CY = staff("Ana"), staff("Bo"), staff("Cy")
 
 # A good new record of each kind on the fixture database, as a form sends it (text).
 BASE = {
@@ -258,7 +259,7 @@ def data_changed_at(db) -> str:
 def set_status(db, table: str, record_id: str, status: str) -> None:
     """Put a record in a status by whatever path is allowed from where it is."""
     dates = {"closed_on": date(2020, 4, 2)} if status in ("cancelled", "closed", "fulfilled") else {}
-    assert operations.change_status(db, table, record_id, status, who="setup", dates=dates).ok
+    assert operations.change_status(db, table, record_id, status, who=staff("setup"), dates=dates).ok
 
 
 # ---------------------------------------------------------------- the rules
@@ -303,10 +304,9 @@ def test_problems_are_in_words_under_each_field_they_concern(writable_db):
     }
 
 
-def test_a_name_is_required_for_every_change(writable_db):
-    for who in ("", "   ", None):
-        change = operations.add_record(writable_db, "places", BASE["places"], who=who)
-        assert change.by_field() == {"who": ["Give your name: it is recorded with every change"]}
+def test_a_typed_name_is_not_an_identity(writable_db):
+    with pytest.raises(TypeError, match=r"auth\.Identity"):
+        operations.add_record(writable_db, "places", BASE["places"], who="Ana Novak")
     assert count(writable_db, "places") == 8
 
 
@@ -357,7 +357,7 @@ def test_an_update_that_changes_nothing_writes_nothing(writable_db):
 @pytest.mark.parametrize(("table", "record_id", "before", "after", "dates", "refused"), TRANSITIONS)
 def test_status_changes_that_make_sense(writable_db, table, record_id, before, after, dates, refused):
     if record_id == "flt-new":
-        assert operations.add_record(writable_db, "flights", BASE["flights"], who="setup").ok
+        assert operations.add_record(writable_db, "flights", BASE["flights"], who=staff("setup")).ok
     if operations.current_row(writable_db, table, record_id)["status"] != before:
         set_status(writable_db, table, record_id, before)
     change = operations.change_status(writable_db, table, record_id, after, who=WHO, dates=dates)
@@ -483,9 +483,9 @@ def test_record_choices_query(fixture_db):
 
 
 def test_audit_records_before_and_after_of_an_add_an_update_and_a_status_change(writable_db):
-    assert operations.add_record(writable_db, "requests", BASE["requests"], who="Ana").ok
-    assert operations.update_record(writable_db, "requests", "req-new", {"quantity": "120"}, who="Bo").ok
-    assert operations.change_status(writable_db, "shipments", "shp-vent-esp", "delivered", who="Cy",
+    assert operations.add_record(writable_db, "requests", BASE["requests"], who=ANA).ok
+    assert operations.update_record(writable_db, "requests", "req-new", {"quantity": "120"}, who=BO).ok
+    assert operations.change_status(writable_db, "shipments", "shp-vent-esp", "delivered", who=CY,
                                     dates={"delivered_on": date(2020, 4, 3)}).ok  # fmt: skip
     added = {
         "request_id": "req-new",
@@ -538,10 +538,10 @@ def test_audit_records_before_and_after_of_an_add_an_update_and_a_status_change(
 
 
 def test_audit_queries_list_filter_and_export_changes(writable_db):
-    assert operations.add_record(writable_db, "requests", BASE["requests"], who="Ana").ok
-    assert operations.update_record(writable_db, "requests", "req-new", {"quantity": "120"}, who="Bo").ok
-    assert operations.change_status(writable_db, "flights", "flt-ferry", "landed", who="Bo").action is None
-    assert operations.add_record(writable_db, "places", BASE["places"], who="Bo").ok
+    assert operations.add_record(writable_db, "requests", BASE["requests"], who=ANA).ok
+    assert operations.update_record(writable_db, "requests", "req-new", {"quantity": "120"}, who=BO).ok
+    assert operations.change_status(writable_db, "flights", "flt-ferry", "landed", who=BO).action is None
+    assert operations.add_record(writable_db, "places", BASE["places"], who=BO).ok
     everything = {"tables": [], "changed_by": None, "record_id": None, "change_set": None, "limit": None}
     log = writable_db.query("audit_log", everything)
     assert log[
@@ -581,10 +581,10 @@ def test_audit_queries_list_filter_and_export_changes(writable_db):
     csv = exports.to_csv_bytes(log.drop(columns=["matching_changes"])).decode("utf-8-sig")
     header, first, *_ = csv.split("\r\n")
     assert header == (
-        "change_id,changed_at,changed_by,via,source_file,action,table_name,record_id,changed_fields,"
+        "change_id,changed_at,changed_by,changed_by_id,via,source_file,action,table_name,record_id,changed_fields,"
         "before_row,after_row,change_set"
     )
-    assert re.match(r"\d+,20\d\d-\d\d-\d\dT", first) and ",Bo,form,,add,places,brno,,," in first
+    assert re.match(r"\d+,20\d\d-\d\d-\d\dT", first) and ",Bo,test:Bo,form,,add,places,brno,,," in first
     assert '"{""place_id"":""brno"",""name"":""Brno""' in first
 
 
@@ -610,8 +610,11 @@ def page_db(fixture_db_path, tmp_path, monkeypatch):
     return shared_database()
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, role: str | None = "staff") -> AppTest:
+    """The page as a browser signed in with a local account of `role` sees it (None: not signed in)."""
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    if role:
+        sign_in_as(app, role, name=WHO.name)
     app.run()
     app.switch_page(page)
     return app.run()
@@ -635,7 +638,6 @@ def test_record_page_shows_each_problem_under_its_field_then_saves(page_db, butt
         "New request", "New shipment", "New flight", "New place", "Change status", "Link shipment", "Edit",
     ]  # fmt: skip
     form = "add_shipments_0_"
-    app.text_input(key="staff_name_input").input(WHO)
     app.selectbox(key=form + "recipient_iso3").select("ITA")
     app.text_input(key=form + "provider").input("Czech Republic")
     app.selectbox(key=form + "material_code").select("respirators")
@@ -669,20 +671,19 @@ def test_record_page_shows_each_problem_under_its_field_then_saves(page_db, butt
         ]
         == 500.0
     )
-    assert [(r["changed_by"], r["action"]) for r in audit_rows(page_db)] == [(WHO, "add")]
+    assert [(r["changed_by"], r["action"]) for r in audit_rows(page_db)] == [(WHO.name, "add")]
 
 
-def test_record_page_refuses_to_save_without_a_name(page_db, buttons_survive_apptest):
-    app = open_page("pages/record.py")
-    app.text_input(key="add_places_0_name").input("Brno")
-    app.button(key="FormSubmitter:add_places_0-Add place").click().run()
-    assert [e.value for e in app.error] == ["Give your name: it is recorded with every change"]
-    assert count(page_db, "places") == 8
+def test_record_page_is_refused_to_a_viewer(page_db, buttons_survive_apptest):
+    app = open_page("pages/record.py", role="viewer")
+    assert [w.value for w in app.warning] == [
+        "You are signed in as Ana Novak (viewer): this page needs a staff or higher account."
+    ]
+    assert not app.tabs and not app.text_input
 
 
 def test_record_page_changes_a_status(page_db, buttons_survive_apptest):
     app = open_page("pages/record.py")
-    app.text_input(key="staff_name_input").input(WHO)
     app.radio(key="status_table").set_value("shipments").run()
     app.selectbox(key="status_record").select("shp-vent-esp").run()
     form = "status_shipments_shp-vent-esp_0_"
@@ -701,7 +702,6 @@ def test_record_page_changes_a_status(page_db, buttons_survive_apptest):
 
 def test_record_page_links_and_edits(page_db, buttons_survive_apptest):
     app = open_page("pages/record.py")
-    app.text_input(key="staff_name_input").input(WHO)
     app.selectbox(key="link_record").select("shp-resp-esp").run()
     app.selectbox(key="link_shp-resp-esp_0_flight_id").select("flt-a310")
     app.button(key="FormSubmitter:link_shp-resp-esp_0-Save links").click().run()
@@ -730,7 +730,7 @@ def test_audit_page_lists_changes_and_offers_them_all_as_csv(page_db):
     assert "0 changes" in empty.markdown[-1].value
     for quantity in ("110", "120", "130"):
         assert operations.update_record(
-            page_db, "requests", "req-esp-ventilators", {"quantity": quantity}, who="Bo"
+            page_db, "requests", "req-esp-ventilators", {"quantity": quantity}, who=BO
         ).ok
     app = open_page("pages/audit.py")
     assert not app.exception
@@ -765,12 +765,11 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, butto
         for i in range(501)
     ]
     many.write_text("\n".join([header, *lines]) + "\n")
-    assert imports.import_file(page_db, many, "requests", who="setup").new == 501
+    assert imports.import_file(page_db, many, "requests", who=staff("setup")).new == 501
     app = open_page("pages/record.py")
     assert not app.exception
     field = app.text_input(key="add_shipments_0_request_id")
     assert field.label == "Answers request (optional): ID"
-    app.text_input(key="staff_name_input").input(WHO)
     form = "add_shipments_0_"
     for key, value in BASE["shipments"].items():
         if value is None or key == "shipment_id":

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from reliefhub import REPO_DIR, ui
+from tests.conftest import sign_in_as
 
 PAGES = ["pages/overview.py", "pages/movements.py", "pages/requests.py", "pages/data.py"]
 
@@ -20,8 +21,11 @@ def app_db(fixture_db_path, tmp_path, monkeypatch):
     return path
 
 
-def run_page(page: str, **query) -> AppTest:
+def run_page(page: str, role: str | None = "analyst", **query) -> AppTest:
+    """The page as an account of `role` sees it (None: not signed in); analysts see downloads."""
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    if role:
+        sign_in_as(app, role)
     for key, value in query.items():
         app.query_params[key] = value
     app.switch_page(page)

@@ -12,7 +12,7 @@ from reliefhub import QUERIES_DIR, operations
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.figures import MAP_ARCS, MAP_PLACES
 from reliefhub.loader import build_database
-from tests.conftest import FIXTURE_DATA, new_request, no_filters
+from tests.conftest import FIXTURE_DATA, new_request, no_filters, staff
 
 T = pd.Timestamp
 EVERY_ROW = {"limit": None, "offset": 0}  # the table queries' export: no page
@@ -61,6 +61,9 @@ def test_queries_use_only_named_parameters():
             "filter_materials",
             "data_freshness",
             "dataset_info",
+            "known_countries",
+            "users_list",
+            "wall_keys_list",
         }
 
 
@@ -294,7 +297,7 @@ def test_a_request_recorded_late_for_an_early_day_is_paged_by_its_day(writable_d
     # The loader writes requests in date order; one added afterwards lies at
     # the end of the table, and the page must still put it by its date.
     late = new_request("req-early", "ITA", description="Recorded late", requested_on="2020-03-01")
-    change = operations.add_record(writable_db, "requests", late, who="Ana Novak")
+    change = operations.add_record(writable_db, "requests", late, who=staff("Ana Novak"))
     assert change.ok, change.problems
     page = writable_db.query("requests_table", no_filters() | {"limit": 2, "offset": 0})
     assert page["request_id"].tolist() == ["req-early", "req-fra-patients"]
