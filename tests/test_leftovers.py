@@ -17,13 +17,15 @@ CRASH_MID_IMPORT = """
 import os, signal, sys
 from pathlib import Path
 from reliefhub import imports
+from reliefhub.auth import cli_identity
 from reliefhub.db import Database
 
 def progress(fraction, text):
     if fraction >= 0.25:  # the file is converted and being read: the power goes
         os.kill(os.getpid(), signal.SIGKILL)
 
-imports.import_file(Database(Path(sys.argv[1])), Path(sys.argv[2]), "shipments", who="x", progress=progress)
+imports.import_file(Database(Path(sys.argv[1])), Path(sys.argv[2]), "shipments", who=cli_identity("x"),
+                    progress=progress)
 """
 
 

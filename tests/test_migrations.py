@@ -13,12 +13,12 @@ import pytest
 from reliefhub import PACKAGE_DIR, imports, migrations, models
 from reliefhub.db import Database
 from reliefhub.loader import build_database
-from tests.conftest import FIXTURE_DATA
+from tests.conftest import FIXTURE_DATA, staff
 from tests.test_movements import shipments_csv
 
 RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release-0.1.duckdb.gz"
 KEPT_TABLES = (*models.SOURCE_TABLES, "audit_log")
-WHO = "Ana Novak"
+WHO = staff("Ana Novak")
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from reliefhub import __main__ as cli
 from reliefhub import imports, models, operations
 from reliefhub.db import Database
-from tests.conftest import no_filters
+from tests.conftest import no_filters, staff
 from tests.test_movements import shipments_csv
 from tests.test_pages import run_page
 
-WHO = "Ana Novak"
+WHO = staff("Ana Novak")
 SHIPMENTS = ["shp-suits-esp", "shp-resp-esp", "shp-suits-ita", "shp-pat-1", "shp-pat-ita", "shp-vent-esp"]
 FLIGHTS = ["flt-a310", "flt-nh90-1", "flt-c130", "flt-ferry"]
 PLACES = ["pardubice-airport", "opocinek", "milan", "cologne-bonn-airport"]

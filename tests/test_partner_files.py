@@ -309,7 +309,7 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
     path = tmp_path / "partner.csv"
     path.write_bytes(data)
     checked = run_cli(
-        "import", str(path), "--kind", "shipments", "--who", WHO, "--db", str(db_path), "--check"
+        "import", str(path), "--kind", "shipments", "--who", WHO.name, "--db", str(db_path), "--check"
     )
     assert checked.returncode == 0, checked.stderr
     listed = [line for line in checked.stdout.splitlines() if "place" in line and "create" in line]
@@ -319,7 +319,7 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
         "  Would create place ostrava-leos-janacek-airport: Ostrava Leos Janacek Airport "
         "(airport LKMT/OSR, CZE) at 49.6963, 18.1111 from airportsdata ICAO LKMT",
     ]
-    done = run_cli("import", str(path), "--kind", "shipments", "--who", WHO, "--db", str(db_path))
+    done = run_cli("import", str(path), "--kind", "shipments", "--who", WHO.name, "--db", str(db_path))
     assert done.returncode == 0, done.stderr
 
     app = import_page()
