@@ -47,7 +47,17 @@ def test_the_command_line_holds_back_an_update_without_update(writable_db, tmp_p
     path = write(tmp_path / "partner.csv", [masks_changed(writable_db)])
     db_path = str(writable_db.path)
     writable_db.close()
-    command = [sys.executable, "-m", "reliefhub", "import", str(path), "--kind", "shipments", "--who", WHO.name]
+    command = [
+        sys.executable,
+        "-m",
+        "reliefhub",
+        "import",
+        str(path),
+        "--kind",
+        "shipments",
+        "--who",
+        WHO.name,
+    ]
     held = subprocess.run([*command, "--db", db_path], capture_output=True, text=True, cwd=REPO_DIR)
     assert held.returncode == 3
     assert "line 2, shp-suits-esp, quantity: '10000' → '1'" in held.stderr
