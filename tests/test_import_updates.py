@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from reliefhub import REPO_DIR, imports, operations
 from reliefhub.imports import FieldChange
+from tests.conftest import sign_in_as
 from tests.test_imports import csv_bytes, page_db, snapshot, write  # noqa: F401 - page_db is a fixture
 from tests.test_operations import WHO
 
@@ -72,7 +73,8 @@ def test_the_import_page_asks_before_updating(page_db, buttons_survive_apptest):
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
     app.switch_page("pages/import.py")
     app.run()
-    app.text_input(key="staff_name_input").input(WHO)
+    sign_in_as(app, "staff")
+    app.run()
     app.radio(key="import_kind").set_value("shipments")
     upload = csv_bytes([masks_changed(page_db)])
     app.file_uploader(key="import_file").set_value(("partner.csv", upload, "text/csv"))

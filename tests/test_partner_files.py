@@ -9,7 +9,7 @@ import pytest
 
 from reliefhub import exports, imports, operations
 from tests import test_imports
-from tests.conftest import no_filters
+from tests.conftest import no_filters, sign_in_as
 from tests.test_imports import csv_bytes, import_page, run_cli, snapshot, write
 from tests.test_operations import BASE, WHO, count
 
@@ -323,7 +323,8 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
     assert done.returncode == 0, done.stderr
 
     app = import_page()
-    app.text_input(key="staff_name_input").input(WHO)
+    sign_in_as(app, "staff")
+    app.run()
     app.radio(key="import_kind").set_value("shipments")
     app.file_uploader(key="import_file").set_value(("partner.csv", data, "text/csv"))
     app.run()
@@ -354,7 +355,8 @@ def test_the_page_imports_a_workbook_and_documents_the_places_format(
     columns = list(SHIPMENT)
     path = workbook(tmp_path, [columns, [shipment("x1")[c] for c in columns]])
     app = import_page()
-    app.text_input(key="staff_name_input").input(WHO)
+    sign_in_as(app, "staff")
+    app.run()
     app.radio(key="import_kind").set_value("shipments")
     app.file_uploader(key="import_file").set_value(
         ("partner.xlsx", path.read_bytes(), "application/octet-stream")
@@ -388,7 +390,7 @@ def test_the_command_line_reads_a_named_sheet_and_says_what_it_read(fixture_db_p
     columns = [c for c in SHIPMENT if c != "mode"] + ["Remarks"]
     row = [shipment("x1", recipient_iso3="Italy")[c] for c in columns[:-1]] + ["by truck"]
     path = workbook(tmp_path, [columns, [], row], first="Notes")
-    options = ["--kind", "shipments", "--sheet", "Shipments", "--who", WHO, "--db", str(db_path)]
+    options = ["--kind", "shipments", "--sheet", "Shipments", "--who", WHO.name, "--db", str(db_path)]
     checked = run_cli("import", str(path), *options, "--check")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.splitlines() == [
