@@ -74,7 +74,7 @@ def run_import(create_places: bool) -> None:
             check_only=check_only,
             update=update,
             create_places=create_places,
-            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
+            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=ui.escape_markdown(text)),
         )
     bar.empty()
     if refused := [p.problem for p in outcome.problems if p.column == "who"]:
@@ -91,7 +91,7 @@ report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
     st.subheader(f"{ui.escape_markdown(report.file_name)}: {report.kind}")
     read_as = (
-        f"Read from sheet '{report.sheet}'"
+        f"Read from sheet '{ui.escape_markdown(report.sheet)}'"
         if report.sheet
         else f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
     )
@@ -130,7 +130,7 @@ if report is not None:
         st.markdown(f"**Changes to existing records** ({report.changes_total:,} fields)")
         st.dataframe(imports.changes_frame(report), hide_index=True, key="import_changes")
     for notice in report.notices:
-        st.caption(notice)
+        st.caption(ui.escape_markdown(notice))  # it may name the file's own columns
     if len(report.new_places):
         done = "Places created" if report.written else "Places to create: check them before confirming"
         st.markdown(f"**{done}** (from the offline catalogues)")

@@ -72,4 +72,4 @@ if not closed.empty:
     )
     # A table, not a grid: a few rows whose outcome is read, not sorted.
     with st.container(key="closed_requests"):
-        st.table(confidence.closed_table(closed).set_index("requester_country"))
+        st.table(ui.plain_table(confidence.closed_table(closed).set_index("requester_country")))

@@ -351,6 +351,7 @@ NO_SCROLLING = """() => {
 # How far down the screen the main view's content reaches.
 VIEW_BOTTOM = """() => Math.max(...[...document.querySelectorAll(
     '.st-key-wall_main .wall-table, .st-key-wall_main .wall-more, .st-key-wall_main .wall-legend, '
+    + '.st-key-wall_main .wall-side, '
     + '.st-key-wall_main .js-plotly-plot, .st-key-wall_main canvas')
 ].map(e => e.getBoundingClientRect().bottom))"""
 
@@ -363,8 +364,12 @@ WALL_CASES = [
 
 
 @pytest.fixture(scope="module")
-def wall_server(real_db):
-    running = Server(real_db)
+def wall_server(real_db, tmp_path_factory):
+    """One server for the wall's many views, on a copy: it lives as long as the
+    module, and a server holds its file, which the other tests open themselves."""
+    copy = tmp_path_factory.mktemp("wall") / "wall.duckdb"
+    shutil.copy(real_db, copy)
+    running = Server(copy)
     urllib.request.urlopen(running.base + "/", timeout=30).read()  # not a deep link first
     yield running
     running.stop()
@@ -428,11 +433,10 @@ def test_wall_and_requests_page_keep_a_withdrawn_request_in_sight(browser, serve
     page.close()
 
     page = open_page(browser, server, "/requests?country=ESP")
-    page.get_by_text("Closed before all of it arrived").wait_for(timeout=60_000)
-    settle(page)
-    save(page, "requests-closed-1280")
     table = page.locator(".st-key-closed_requests")
-    assert "withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)" in table.inner_text()
+    # The table comes last on the page: wait for its rows, not for the heading above it.
+    table.get_by_text("withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)").wait_for(timeout=60_000)
+    save(page, "requests-closed-1280")
     assert_no_error_on_page(page)
     page.close()
 
@@ -460,7 +464,8 @@ def test_wall_keeps_its_picture_while_the_database_is_away_and_recovers(browser,
 
 
 def map_screen(db_path: Path, width_px: int = 1460, height_px: int = 640):
-    """The movements page's arcs and where its map puts them on screen."""
+    """The movements page's arcs and where its map puts them on screen (read
+    before a server holds the file: a module-scoped fixture's work)."""
     from reliefhub import figures, flowmap
     from tests.conftest import no_filters
 
@@ -495,8 +500,13 @@ def select_arc(page, screen, arc) -> str:
     return route
 
 
-def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, server, real_db):
-    flows, screen = map_screen(real_db)
+@pytest.fixture(scope="module")
+def real_map(real_db):
+    return map_screen(real_db)
+
+
+def test_selecting_an_arc_on_the_map_lists_its_records_with_sources(browser, real_map, server):
+    flows, screen = real_map
     shown = screen.inside(flows["origin_latitude"], flows["origin_longitude"], inset=50) & screen.inside(
         flows["destination_latitude"], flows["destination_longitude"], inset=50
     )

@@ -63,7 +63,12 @@ def hostile_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hostile_server(hostile_db):
+def hostile_map(hostile_db):
+    return map_screen(hostile_db)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(hostile_db, hostile_map):
     add_account(hostile_db, "staff")
     running = Server(hostile_db)
     yield running
@@ -94,8 +99,8 @@ def test_stored_markdown_fetches_nothing_on_any_page(browser, hostile_server, pa
     page.close()
 
 
-def test_a_selected_route_shows_its_names_as_text(browser, hostile_server, hostile_db):  # noqa: F811
-    flows, screen = map_screen(hostile_db)
+def test_a_selected_route_shows_its_names_as_text(browser, hostile_server, hostile_map):  # noqa: F811
+    flows, screen = hostile_map
     pardubice = flows["origin_name"].str.startswith("Pardubice") & flows["destination_name"].str.startswith(
         "Torrejón"
     )
