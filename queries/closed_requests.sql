@@ -6,12 +6,8 @@
 -- that what arrived is never read as less than it may have been.
 WITH closed AS (
     SELECT request_id, delivered_quantity, missing_quantity, status_as_of
-    FROM requests_as_of($as_of)
+    FROM filtered_requests_as_of($countries, $materials, $date_from, $date_to, $as_of)
     WHERE status_as_of IN ('closed', 'withdrawn')
-      AND (len($countries) = 0 OR list_contains($countries, requester_iso3))
-      AND (len($materials) = 0 OR list_contains($materials, material_code))
-      AND ($date_to IS NULL OR requested_on <= $date_to)
-      AND ($date_from IS NULL OR requested_until >= $date_from)
 ),
 unstated AS (
     SELECT request_id, count(*) AS unstated_deliveries

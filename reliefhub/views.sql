@@ -111,7 +111,7 @@ CREATE OR REPLACE MACRO colour_category(colour_by, mode, material_category, carg
     END;
 
 -- Requests with what had been delivered against them by a day, and their
--- status then (requests_added_up in stored_sources.sql). Read from the stored
+-- status then (requests_added_up in models/_macros.sql). Read from the stored
 -- `request_status` on or after the day every request settled, which is how
 -- every page opens; added up from the shipments for an earlier day.
 CREATE OR REPLACE MACRO requests_as_of(as_of) AS TABLE
@@ -123,11 +123,16 @@ UNION ALL BY NAME
 SELECT *, as_of - requested_on AS days_waiting
 FROM requests_added_up(as_of, as_of < (SELECT max(settled_on) FROM request_status));
 
-CREATE OR REPLACE MACRO filtered_open_requests(countries, materials, date_from, date_to, as_of) AS TABLE
+-- The requests the filters keep, whatever their status on the day.
+CREATE OR REPLACE MACRO filtered_requests_as_of(countries, materials, date_from, date_to, as_of) AS TABLE
 SELECT *
 FROM requests_as_of(as_of)
-WHERE status_as_of IN ('open', 'partially_fulfilled')
-  AND (len(countries) = 0 OR list_contains(countries, requester_iso3))
+WHERE (len(countries) = 0 OR list_contains(countries, requester_iso3))
   AND (len(materials) = 0 OR list_contains(materials, material_code))
   AND (date_to IS NULL OR requested_on <= date_to)
   AND (date_from IS NULL OR requested_until >= date_from);
+
+CREATE OR REPLACE MACRO filtered_open_requests(countries, materials, date_from, date_to, as_of) AS TABLE
+SELECT *
+FROM filtered_requests_as_of(countries, materials, date_from, date_to, as_of)
+WHERE status_as_of IN ('open', 'partially_fulfilled');
