@@ -36,7 +36,7 @@ WHERE matches_filters(countries, materials, modes,
 
 -- The filtered movements as groups that differ only in their dates, for
 -- questions that count and add up: read from the stored `movement_groups`
--- (reliefhub/movements.py; 2.5 times fewer rows than movements) when no date
+-- (reliefhub/models/movement_groups.sql; fewer rows than movements) when no date
 -- is chosen, and made one group per movement when one is, since a date filter
 -- must see each movement's dates. DuckDB drops whichever branch the dates
 -- rule out before running it.

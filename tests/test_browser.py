@@ -317,21 +317,6 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
         server.stop()
 
 
-VISIBLE_TEXT_SIZES = """() => [...document.querySelectorAll('body *')].filter(e => {
-    const r = e.getBoundingClientRect();
-    const shown = r.width > 1 && r.height > 1 && r.bottom > 0 && r.right > 0
-        && r.top < innerHeight && r.left < innerWidth && getComputedStyle(e).visibility !== 'hidden';
-    return shown && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-}).map(e => [e.textContent.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
-
-NO_SCROLLING = """() => {
-    const main = document.querySelector('[data-testid=stMain]');
-    const page = document.documentElement;
-    return [page.scrollWidth <= innerWidth, page.scrollHeight <= innerHeight,
-            main.scrollHeight <= main.clientHeight + 1];
-}"""
-
-
 # Every text on screen, SVG chart text included, with its computed size.
 VISIBLE_TEXT_SIZES = """() => [...document.querySelectorAll('body *')].filter(e => {
     const r = e.getBoundingClientRect();
