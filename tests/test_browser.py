@@ -2,7 +2,7 @@
 
 Each test starts its own server on a free port, because the first request a
 fresh server receives decides how Streamlit treats page links (see
-ui.start_page). Screenshots are saved under test-artifacts/ for a person to
+ui.chrome.start_page). Screenshots are saved under test-artifacts/ for a person to
 look at; their paths are printed (pytest -s shows them).
 """
 
