@@ -224,6 +224,8 @@ def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, se
         label in nav
         for label in ("Overview", "Movements", "Open requests", "Data", "Record", "Import", "Audit")
     )
+    # The sidebar's filters are drawn after the navigation: on a busy machine, a moment later.
+    page.get_by_text("Filters", exact=True).first.wait_for(timeout=30_000)
     assert page.get_by_text("Filters", exact=True).count() == 1
     assert_no_error_on_page(page)
     assert requests_outside(page, server) == []
