@@ -4,7 +4,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from reliefhub import access, exports, operations, ui
+from reliefhub import access, exports, operations, ui, writes
 
 ui.start_page("Audit")
 st.caption(
@@ -14,7 +14,7 @@ st.caption(
 db = ui.database()
 SHOWN = 1000
 
-if not operations.audit_available(db):
+if not writes.audit_available(db):
     st.info("No changes have been recorded in this database yet.")
     st.stop()
 
