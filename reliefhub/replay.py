@@ -12,6 +12,7 @@ Pure functions of data, like figures.py.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
 
@@ -28,6 +29,17 @@ SPEEDS_DAYS_PER_SECOND = (1, 2, 5)
 CONTROLS_PX = 96
 READOUT_PX = 64
 
+# What the browser needs of each arc: its ends, its colours (the replay sets
+# their alpha) and its days. Tooltips and ids stay behind: arcs are not
+# picked in a replay, and the payload stays under the map's budget.
+ARC_FIELDS = (
+    "origin_longitude",
+    "origin_latitude",
+    "destination_longitude",
+    "destination_latitude",
+    "source_colour",
+    "target_colour",
+)
 _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -40,20 +52,26 @@ def shown_arcs(flows: pd.DataFrame) -> dict[str, list[str]]:
     }
 
 
-def vlq(numbers: list[int]) -> str:
+def vlq(numbers) -> str:
     """Non-negative integers as base64 VLQ (as source maps write them): five
     bits a character, the sixth saying another character follows. Days and
     counts are mostly small, so most take one character."""
+    return "".join(map(_vlq_number, numbers))
+
+
+@functools.cache
+def _vlq_number(number: int) -> str:
+    if number < 0:
+        raise ValueError(f"vlq encodes non-negative integers, not {number}")
     out = []
-    for number in numbers:
-        if number < 0:
-            raise ValueError(f"vlq encodes non-negative integers, not {number}")
-        while True:
-            digit, number = number & 31, number >> 5
-            out.append(_BASE64[digit | (32 if number else 0)])
-            if not number:
-                break
-    return "".join(out)
+    while True:
+        digit, number = number & 31, number >> 5
+        out.append(_BASE64[digit | (32 if number else 0)])
+        if not number:
+            return "".join(out)
+
+
+ARC_KEY = ["origin_place_id", "destination_place_id", "category"]
 
 
 def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str], str]:
@@ -62,15 +80,10 @@ def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str
     if daily.empty:
         return {}
     days = (pd.to_datetime(daily["day"]) - pd.Timestamp(first_day)).dt.days
-    ordered = daily.assign(day_index=days).sort_values(
-        ["origin_place_id", "destination_place_id", "category", "day_index"]
-    )
-    series = {}
-    for key, arc in ordered.groupby(["origin_place_id", "destination_place_id", "category"], sort=False):
-        gaps = arc["day_index"].diff().fillna(arc["day_index"]).astype(int)
-        pairs = [n for pair in zip(gaps, arc["movements"].astype(int), strict=True) for n in pair]
-        series[key] = vlq(pairs)
-    return series
+    ordered = daily.assign(day_index=days).sort_values([*ARC_KEY, "day_index"])
+    gaps = ordered.groupby(ARC_KEY, sort=False)["day_index"].diff().fillna(ordered["day_index"])
+    pairs = [vlq((int(gap), int(n))) for gap, n in zip(gaps, ordered["movements"], strict=True)]
+    return ordered.assign(pair=pairs).groupby(ARC_KEY, sort=False)["pair"].agg("".join).to_dict()
 
 
 def replay_payload(
@@ -82,9 +95,15 @@ def replay_payload(
     series = day_series(daily, first_day)
     for layer in spec["layers"]:
         if layer["id"] == "flows":
-            for arc in layer["data"]:
-                key = (arc["origin_place_id"], arc["destination_place_id"], arc["category"])
-                arc["series"] = series.get(key, "")
+            layer["data"] = [
+                {field: arc[field] for field in ARC_FIELDS}
+                | {
+                    "series": series.get(
+                        (arc["origin_place_id"], arc["destination_place_id"], arc["category"]), ""
+                    )
+                }
+                for arc in layer["data"]
+            ]
     return {
         "deck": spec,
         "first_day": first_day.isoformat(),
@@ -107,7 +126,9 @@ def script_json(payload: dict) -> str:
 
 def replay_html(payload: dict, *, map_height_px: int) -> str:
     """The replay component: controls, the large date readout, the map, and
-    the scripts, all served by the dashboard itself."""
+    the scripts, all served by the dashboard itself. Stored text (place
+    names, tooltips) travels only inside the JSON, which the script puts into
+    text nodes, never into markup."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="/app/static/replay/replay.css">

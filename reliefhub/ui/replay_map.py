@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from reliefhub import replay
 from reliefhub.ui import dataset, maps, shared_filters
@@ -37,7 +36,7 @@ def replay_map(colour_by: str, *, size_px: tuple[int, int]) -> None:
         "Each arc grows with the movements up to the day shown and fades once its last movement is "
         "a few days old. Press ▶ Play; the replay runs in your browser."
     )
-    components.html(
+    st.iframe(
         replay.replay_html(payload, map_height_px=size_px[1]),
         height=replay.component_height(size_px[1]),
     )
