@@ -162,7 +162,7 @@ def test_replay_is_sent_once_and_plays_in_the_browser(app_db):
     assert [a["target_colour"][:3] for a in arcs] == [a["target_colour"][:3] for a in on_map]
     assert all(a["series"] for a in arcs)
     assert payload["speeds"] == [1, 2, 5]
-    assert "fades once its last movement is" in app.caption[-1].value
+    assert any("fades once its last movement is" in c.value for c in app.main.caption)
     app.toggle(key="replay").set_value(False).run()
     assert app.get("iframe") == [] and len(app.get("deck_gl_json_chart")) == 1
 

@@ -34,7 +34,8 @@ def replay_map(colour_by: str, *, size_px: tuple[int, int]) -> None:
     maps.legend(colour_by, flows)
     st.caption(
         "Each arc grows with the movements up to the day shown and fades once its last movement is "
-        "a few days old. Press ▶ Play; the replay runs in your browser."
+        "a few days old; a record dated only to a month counts from the month's first day. "
+        "Press ▶ Play: the replay runs in your browser."
     )
     st.iframe(
         replay.replay_html(payload, map_height_px=size_px[1]),
