@@ -29,17 +29,10 @@ SPEEDS_DAYS_PER_SECOND = (1, 2, 5)
 CONTROLS_PX = 96
 READOUT_PX = 64
 
-# What the browser needs of each arc: its ends, its colours (the replay sets
-# their alpha) and its days. Tooltips and ids stay behind: arcs are not
-# picked in a replay, and the payload stays under the map's budget.
-ARC_FIELDS = (
-    "origin_longitude",
-    "origin_latitude",
-    "destination_longitude",
-    "destination_latitude",
-    "source_colour",
-    "target_colour",
-)
+# What the browser does without, of each arc the map sends: the replay works
+# out widths itself, and arcs are not picked in a replay (keeping the payload
+# under the map's budget). It keeps the ends and colours (it sets their alpha).
+ARC_FIELDS_LEFT_OUT = ("origin_place_id", "destination_place_id", "category", "width", "tooltip")
 _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -96,7 +89,7 @@ def replay_payload(
     for layer in spec["layers"]:
         if layer["id"] == "flows":
             layer["data"] = [
-                {field: arc[field] for field in ARC_FIELDS}
+                {field: value for field, value in arc.items() if field not in ARC_FIELDS_LEFT_OUT}
                 | {
                     "series": series.get(
                         (arc["origin_place_id"], arc["destination_place_id"], arc["category"]), ""

@@ -159,7 +159,12 @@ def test_payload_carries_the_maps_deck_with_each_arcs_days(real_db):
     assert layers["labels"] == next(layer for layer in static["layers"] if layer["id"] == "labels")
     arcs = layers["flows"]["data"]
     assert len(arcs) == len(flows) and all(arc["series"] for arc in arcs)
-    assert set(arcs[0]) == {*replay.ARC_FIELDS, "series"}
+    static_arc = next(layer for layer in static["layers"] if layer["id"] == "flows")["data"][0]
+    assert set(arcs[0]) == set(static_arc) - {"tooltip", "width", "origin_place_id"} - {
+        "destination_place_id",
+        "category",
+    } | {"series"}
+    assert {"source_colour", "target_colour", "origin_longitude"} <= set(arcs[0])
     metz = flows[
         (flows["origin_place_id"] == "metz") & (flows["destination_place_id"] == "essen-muelheim-airport")
     ]
