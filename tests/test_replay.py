@@ -191,3 +191,8 @@ def test_the_component_loads_only_the_dashboards_own_files():
     assert sources == ["/app/static/replay/replay.css", replay.DECK_GL_URL, replay.REPLAY_JS_URL]
     for source in sources:
         assert (REPO_DIR / "static" / Path(source).relative_to("/app/static")).is_file()
+
+
+def test_no_arcs_no_days(real_db):
+    flows, daily = shown_flows(real_db, "mode", countries=["ITA"], modes=["sea"])
+    assert flows.empty and daily.empty and replay.day_series(daily, date(2020, 3, 1)) == {}
