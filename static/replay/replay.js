@@ -83,7 +83,7 @@
   const baseLayers = specs.filter((s) => s.id === "basemap").map(layerOf);
   const fixedLayers = specs.filter((s) => s.id !== "basemap").map((s) => (s.id === "flows" ? null : layerOf(s)));
   const lastDay = R.days - 1;
-  const state = { t: 0, playing: false, speed: R.speeds[0], drawnStep: null, frames: 0 };
+  const state = { t: 0, playing: false, speed: R.speeds[0], drawnStep: null };
   const readout = document.getElementById("readout");
   const scrub = document.getElementById("scrub");
   const play = document.getElementById("play");
@@ -91,14 +91,13 @@
 
   function arcLayer(t, step) {
     const looks = arcs.map((arc) => arcLook(arc, t));
-    const looked = new Map(arcs.map((arc, i) => [arc, looks[i]]));
-    const colour = (rgba, arc) => [rgba[0], rgba[1], rgba[2], looked.get(arc).alpha];
+    const colour = (rgba, index) => [rgba[0], rgba[1], rgba[2], looks[index].alpha];
     return new deck.ArcLayer(Object.assign(layerProps(arcSpec), {
       data: arcs,
       pickable: false,
-      getWidth: (arc) => looked.get(arc).width,
-      getSourceColor: (arc) => colour(arc.source_colour, arc),
-      getTargetColor: (arc) => colour(arc.target_colour, arc),
+      getWidth: (arc, { index }) => looks[index].width,
+      getSourceColor: (arc, { index }) => colour(arc.source_colour, index),
+      getTargetColor: (arc, { index }) => colour(arc.target_colour, index),
       updateTriggers: { getWidth: step, getSourceColor: step, getTargetColor: step },
     }));
   }
@@ -134,7 +133,6 @@
     state.drawnStep = step;
     const today = Math.floor(state.t);
     readout.textContent = dayText(today);
-    document.body.dataset.day = String(today);
     scrub.value = String(today);
     map.setProps({ layers: fixedLayers.map((layer) => layer || arcLayer(state.t, step)) });
   }
@@ -144,7 +142,6 @@
     if (!state.playing) { previous = null; return; }
     if (previous !== null) state.t = Math.min(lastDay, state.t + ((now - previous) / 1000) * state.speed);
     previous = now;
-    state.frames += 1;
     draw();
     if (state.t >= lastDay) setPlaying(false);
     else requestAnimationFrame(tick);
