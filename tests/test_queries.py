@@ -483,6 +483,25 @@ def test_request_trend_counts_each_day(fixture_db):
     ]
 
 
+def test_request_trend_counts_a_withdrawn_request_as_settled(fixture_db_path, tmp_path):
+    copy = tmp_path / "withdrawn.duckdb"
+    shutil.copy(fixture_db_path, copy)
+    with duckdb.connect(str(copy)) as con:  # Spain withdraws its ventilator request on 10 April
+        con.execute(
+            "UPDATE requests SET status = 'withdrawn', closed_on = DATE '2020-04-10' "
+            "WHERE request_id = 'req-esp-ventilators'"
+        )
+    db = Database(copy)
+    db.refresh()
+    trend = db.query("request_trend", no_filters()).set_index("day")
+    db.close()
+    assert rows(trend.loc[[T("2020-04-09"), T("2020-04-10"), T("2020-04-30")]], "settled", "still_open") == [
+        (0, 4),
+        (1, 3),
+        (2, 2),
+    ]
+
+
 @pytest.mark.parametrize(
     "chosen",
     [
