@@ -341,12 +341,8 @@ def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
     migrating.set_defaults(run=migrate)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
+    """`build-db` and `export`: the database from its sources, and a table out as CSV."""
     build = commands.add_parser(
         "build-db", parents=[common], help="rebuild the database from the sources in data/"
     )
@@ -355,9 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="rebuild even over saved changes (kept in a backup first)"
     )
     build.set_defaults(run=build_db)
-    add_backup_commands(commands, common)
-
-    add_model_commands(commands, common)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"
@@ -373,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--out", help="output file (default: a name that says what and when)")
     out.set_defaults(run=export)
 
+
+def add_import_command(commands, common: argparse.ArgumentParser) -> None:
     load = commands.add_parser(
         "import",
         parents=[common],
@@ -401,8 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
     load.set_defaults(run=import_file)
 
-    accounts.add_commands(commands, common, open_database)
 
+def add_synthetic_commands(commands) -> None:
+    """`generate` and `bench`: synthetic databases, and the benchmark run on them."""
     synthetic = commands.add_parser(
         "generate", help="write a synthetic database (for load tests), through the same loader and rules"
     )
@@ -410,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     synthetic.add_argument("--out", required=True, help="database file to write")
     synthetic.add_argument("--seed", type=int, default=None, help="same seed, same database")
     synthetic.set_defaults(run=generate_db)
+    add_bench_command(commands)
 
+
+def add_bench_command(commands) -> None:
+    """`bench`: its parts, scales and the sessions part's load (reliefhub/bench)."""
     measure = commands.add_parser(
         "bench", help="measure every query and page at several scales against the performance budgets"
     )
@@ -446,6 +446,18 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--measurements-to", help=argparse.SUPPRESS)
     measure.set_defaults(run=run_bench)
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_data_commands(commands, common)
+    add_backup_commands(commands, common)
+    add_model_commands(commands, common)
+    add_import_command(commands, common)
+    accounts.add_commands(commands, common, open_database)
+    add_synthetic_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
