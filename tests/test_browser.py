@@ -22,7 +22,7 @@ from PIL import Image
 
 from reliefhub import DATA_DIR, REPO_DIR, auth
 from reliefhub.__main__ import main as cli
-from reliefhub.bench import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
 from reliefhub.db import Database
 from reliefhub.figures import LAND
 from reliefhub.loader import build_database
