@@ -14,7 +14,7 @@ import pandas as pd
 
 from reliefhub import figures
 from reliefhub.db import Database, parameter_names, query_text
-from reliefhub.ui import PAGE_SIZE
+from reliefhub.ui.tables import PAGE_SIZE
 
 SHARED_FILTERS = ("countries", "materials", "modes", "date_from", "date_to")
 # Stand-ins for values read from the database being measured.

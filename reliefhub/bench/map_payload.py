@@ -10,7 +10,7 @@ from reliefhub import figures, flowmap
 from reliefhub.bench.cases import scenarios
 from reliefhub.bench.measurements import PAYLOAD_BUDGET_BYTES, Measurement, timed
 from reliefhub.db import Database
-from reliefhub.ui import BASEMAP_URL
+from reliefhub.ui.maps import BASEMAP_URL
 
 
 def bench_map_payload(db_path: Path, scale: int, repeat: int) -> list[Measurement]:
