@@ -40,7 +40,7 @@ def test_every_registered_query_is_measured_beside_the_same_pandas_answer(result
 
 
 def test_the_registry_holds_every_query_the_pages_ask_with_its_parameters():
-    code = [*REPO_DIR.glob("pages/*.py"), *PACKAGE_DIR.glob("ui/*.py")]
+    code = [*REPO_DIR.glob("app_pages/*.py"), *PACKAGE_DIR.glob("ui/*.py")]
     code += [PACKAGE_DIR / name for name in ("wall.py", "exports.py", "operations.py", "auth.py")]
     text = "".join(path.read_text() for path in code)
     asked = {p.stem for p in QUERIES_DIR.glob("*.sql") if re.search(rf"[\"']{p.stem}[\"']", text)}

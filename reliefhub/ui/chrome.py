@@ -1,10 +1,9 @@
-"""What every page does around its content: the deep-link guard, the header,
-the synthetic-data notice, and faults said in words."""
+"""What every page does around its content: the header, the synthetic-data
+notice, and faults said in words."""
 
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from reliefhub import backups, faults, imports
 from reliefhub.db import database_path
@@ -15,17 +14,7 @@ RETRY_SECONDS = 10
 
 
 def start_page(title: str | None) -> None:
-    """First call of every page: make deep links safe, then draw the header (if titled).
-
-    Because the page files live in a folder named pages/, a fresh server whose
-    first request is a deep link (/wall after a reboot) runs in Streamlit's
-    legacy pages-folder mode: it runs the page file alone, without app.py and
-    its navigation, and stays in that mode. Leaving the mode and rerunning
-    sends this and every later request through app.py.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    """First call of every page: faults, the synthetic-data notice, then the header (if titled)."""
     remove_stale_upload_copies()
     if dataset.database().fault:
         st.error(dataset.database().fault, icon="⚠️")
