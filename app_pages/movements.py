@@ -48,11 +48,14 @@ def map_panel():
 
     A fragment, so that playing the replay redraws only this panel.
     """
-    if st.session_state.get("replaying") and st.session_state.replay_day < last:
-        st.session_state.replay_day += timedelta(days=1)
-    elif st.session_state.get("replaying"):
-        st.session_state.replaying = False
-        st.rerun()
+    # The whole-page rerun a click asks for (below) shows the day its own run stepped to.
+    stepped_already = st.session_state.pop("replay_stepped_already", False)
+    if st.session_state.get("replaying") and not stepped_already:
+        if st.session_state.replay_day < last:
+            st.session_state.replay_day += timedelta(days=1)
+        else:
+            st.session_state.replaying = False
+            st.rerun()
     day_column, button_column = st.columns([5, 1], vertical_alignment="bottom")
     day = day_column.slider(
         "Replay: movements up to and including",
@@ -64,6 +67,7 @@ def map_panel():
     if button_column.button(
         "⏸ Pause" if playing else "▶ Play", key="replay_button", on_click=toggle_replay, width="stretch"
     ):
+        st.session_state.replay_stepped_already = True
         st.rerun()  # the whole page, so the panel is re-created with (or without) its replay timer
 
     date_to = min(filters.date_to or last, day)
