@@ -368,6 +368,7 @@ def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def add_import_command(commands, common: argparse.ArgumentParser) -> None:
+    """`import`: a file of records through the same rules as the forms, all rows or none."""
     load = commands.add_parser(
         "import",
         parents=[common],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reliefhub import backups, faults, imports
+from reliefhub import access, backups, faults, imports
 from reliefhub.db import database_path
 from reliefhub.ui import dataset, shared_filters
 
@@ -25,6 +25,14 @@ def start_page(title: str | None) -> None:
     st.title(title)
     summary = shared_filters.filters_summary(shared_filters.current_filters())
     st.caption(f"{summary} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def start_writing_page(title: str, caption: str):
+    """start_page for a page that writes, with its caption: returns the database, who is signed in,
+    and a slot at the top for refusing that person (their role changed since the page was drawn)."""
+    start_page(title)
+    st.caption(caption)
+    return dataset.database(), access.identity(), st.empty()
 
 
 def latest_backup() -> str | None:
