@@ -367,37 +367,6 @@ def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
     out.set_defaults(run=export)
 
 
-def add_import_command(commands, common: argparse.ArgumentParser) -> None:
-    """`import`: a file of records through the same rules as the forms, all rows or none."""
-    load = commands.add_parser(
-        "import",
-        parents=[common],
-        help="import requests, flights, shipments or places from a CSV or .xlsx file: all rows or none",
-        description="Check a file as a whole and write all of it in one transaction, or nothing. "
-        "Places it needs from the catalogues are listed (use --check to see them first). "
-        "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
-        "3 held back: it would change existing records (listed) and --update was not given.",
-    )
-    load.add_argument(
-        "file",
-        help="CSV file (UTF-8 with or without BOM, or Windows-1252; comma or semicolon) or .xlsx workbook",
-    )
-    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
-    load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
-    load.add_argument(
-        "--who",
-        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
-    )
-    load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
-    load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
-    load.add_argument("--check", action="store_true", help="check and count only; write nothing")
-    load.add_argument(
-        "--update", action="store_true", help="write changes to existing records too (listed without it)"
-    )
-    load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
-    load.set_defaults(run=import_file)
-
-
 def add_synthetic_commands(commands) -> None:
     """`generate` and `bench`: synthetic databases, and the benchmark run on them."""
     synthetic = commands.add_parser(
@@ -446,6 +415,38 @@ def add_bench_command(commands) -> None:
     # Several scales are measured one per process: each child writes its figures here.
     measure.add_argument("--measurements-to", help=argparse.SUPPRESS)
     measure.set_defaults(run=run_bench)
+
+
+IMPORT_DESCRIPTION = (
+    "Check a file as a whole and write all of it in one transaction, or nothing. "
+    "Places it needs from the catalogues are listed (use --check to see them first). "
+    "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
+    "3 held back: it would change existing records (listed) and --update was not given."
+)
+
+
+def add_import_command(commands, common: argparse.ArgumentParser) -> None:
+    """`import`: a file of records through the same rules as the forms, all rows or none."""
+    summary = "import requests, flights, shipments or places from a CSV or .xlsx file: all rows or none"
+    load = commands.add_parser("import", parents=[common], help=summary, description=IMPORT_DESCRIPTION)
+    load.add_argument(
+        "file",
+        help="CSV file (UTF-8 with or without BOM, or Windows-1252; comma or semicolon) or .xlsx workbook",
+    )
+    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
+    load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
+    load.add_argument(
+        "--who",
+        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
+    )
+    load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
+    load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
+    load.add_argument("--check", action="store_true", help="check and count only; write nothing")
+    load.add_argument(
+        "--update", action="store_true", help="write changes to existing records too (listed without it)"
+    )
+    load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
+    load.set_defaults(run=import_file)
 
 
 def main(argv: list[str] | None = None) -> int:
