@@ -1,7 +1,9 @@
 """Relief Hub: the entry point. Sets up the pages, the shared filters and the chrome.
 
-Each page file is named like its URL path and starts with chrome.start_page(),
-which keeps deep links working on a freshly started server (see there).
+Each page file in app_pages/ is named like its URL path and starts with
+chrome.start_page(). The folder is not named pages/: Streamlit would take a
+folder of that name for its legacy multipage mode, which a deep link as a fresh
+server's first request switches on, and then run a page without this file.
 """
 
 import streamlit as st
@@ -13,15 +15,15 @@ st.set_page_config(page_title="Relief Hub", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", default=True),
-        st.Page("pages/movements.py", title="Movements", url_path="movements"),
-        st.Page("pages/requests.py", title="Open requests", url_path="requests"),
-        st.Page("pages/data.py", title="Data", url_path="data"),
-        st.Page("pages/record.py", title="Record", url_path="record"),
-        st.Page("pages/import.py", title="Import", url_path="import"),
-        st.Page("pages/audit.py", title="Audit", url_path="audit"),
-        st.Page("pages/wall.py", title="Wall screen", url_path="wall"),
-        st.Page("pages/users.py", title="Users", url_path="users"),
+        st.Page("app_pages/overview.py", title="Overview", default=True),
+        st.Page("app_pages/movements.py", title="Movements", url_path="movements"),
+        st.Page("app_pages/requests.py", title="Open requests", url_path="requests"),
+        st.Page("app_pages/data.py", title="Data", url_path="data"),
+        st.Page("app_pages/record.py", title="Record", url_path="record"),
+        st.Page("app_pages/import.py", title="Import", url_path="import"),
+        st.Page("app_pages/audit.py", title="Audit", url_path="audit"),
+        st.Page("app_pages/wall.py", title="Wall screen", url_path="wall"),
+        st.Page("app_pages/users.py", title="Users", url_path="users"),
         st.Page(access.SIGN_IN_PAGE, title="Sign in", url_path=access.SIGN_IN_PATH),
     ]
 )

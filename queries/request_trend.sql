@@ -1,6 +1,6 @@
 -- Requests per day, the curve of the crisis: how many had been received by
--- each day of the data (within the filters' dates), how many of them were settled (fulfilled, closed or
--- cancelled) and how many were still open, with the shared filters. "Still
+-- each day of the data (within the filters' dates), how many of them were settled (fulfilled, closed,
+-- withdrawn or cancelled) and how many were still open, with the shared filters. "Still
 -- open" on a day is exactly what the open-requests figures count as of that
 -- day (filtered_open_requests): a request is open from the day it was made
 -- until its recorded closing or the day its deliveries reached the quantity
@@ -10,7 +10,7 @@ WITH asked AS (
         request_id,
         quantity,
         requested_on,
-        CASE WHEN status IN ('fulfilled', 'closed', 'cancelled') THEN coalesce(closed_on, requested_on) END
+        CASE WHEN status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled') THEN coalesce(closed_on, requested_on) END
             AS closed_from
     FROM requests
     WHERE (len($countries) = 0 OR list_contains($countries, requester_iso3))

@@ -5,7 +5,7 @@
 -- id and date) first, and only its rows are read in full, by their rowid,
 -- which DuckDB reads from the vectors that hold them rather than scanning every
 -- description (the loader writes requests in this order, so a page lies in a
--- few vectors: 22 -> 12 ms at 125,000 requests). The count and the page each
+-- few vectors; docs/benchmark.md has the figures). The count and the page each
 -- read the narrow rows (NOT MATERIALIZED): cheaper than keeping them, or than
 -- a window count carried through the sort.
 WITH matching AS NOT MATERIALIZED (

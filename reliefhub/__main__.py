@@ -341,12 +341,8 @@ def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
     migrating.set_defaults(run=migrate)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
+    """`build-db` and `export`: the database from its sources, and a table out as CSV."""
     build = commands.add_parser(
         "build-db", parents=[common], help="rebuild the database from the sources in data/"
     )
@@ -355,9 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="rebuild even over saved changes (kept in a backup first)"
     )
     build.set_defaults(run=build_db)
-    add_backup_commands(commands, common)
-
-    add_model_commands(commands, common)
 
     out = commands.add_parser(
         "export", parents=[common], help="write a table as CSV, exactly as the dashboard downloads it"
@@ -373,36 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--out", help="output file (default: a name that says what and when)")
     out.set_defaults(run=export)
 
-    load = commands.add_parser(
-        "import",
-        parents=[common],
-        help="import requests, flights, shipments or places from a CSV or .xlsx file: all rows or none",
-        description="Check a file as a whole and write all of it in one transaction, or nothing. "
-        "Places it needs from the catalogues are listed (use --check to see them first). "
-        "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
-        "3 held back: it would change existing records (listed) and --update was not given.",
-    )
-    load.add_argument(
-        "file",
-        help="CSV file (UTF-8 with or without BOM, or Windows-1252; comma or semicolon) or .xlsx workbook",
-    )
-    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
-    load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
-    load.add_argument(
-        "--who",
-        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
-    )
-    load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
-    load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
-    load.add_argument("--check", action="store_true", help="check and count only; write nothing")
-    load.add_argument(
-        "--update", action="store_true", help="write changes to existing records too (listed without it)"
-    )
-    load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
-    load.set_defaults(run=import_file)
 
-    accounts.add_commands(commands, common, open_database)
-
+def add_synthetic_commands(commands) -> None:
+    """`generate` and `bench`: synthetic databases, and the benchmark run on them."""
     synthetic = commands.add_parser(
         "generate", help="write a synthetic database (for load tests), through the same loader and rules"
     )
@@ -410,7 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     synthetic.add_argument("--out", required=True, help="database file to write")
     synthetic.add_argument("--seed", type=int, default=None, help="same seed, same database")
     synthetic.set_defaults(run=generate_db)
+    add_bench_command(commands)
 
+
+def add_bench_command(commands) -> None:
+    """`bench`: its parts, scales and the sessions part's load (reliefhub/bench)."""
     measure = commands.add_parser(
         "bench", help="measure every query and page at several scales against the performance budgets"
     )
@@ -446,6 +416,50 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--measurements-to", help=argparse.SUPPRESS)
     measure.set_defaults(run=run_bench)
 
+
+IMPORT_DESCRIPTION = (
+    "Check a file as a whole and write all of it in one transaction, or nothing. "
+    "Places it needs from the catalogues are listed (use --check to see them first). "
+    "Exit status: 0 written (or checked), 1 rejected (see the report), 2 could not run, "
+    "3 held back: it would change existing records (listed) and --update was not given."
+)
+
+
+def add_import_command(commands, common: argparse.ArgumentParser) -> None:
+    """`import`: a file of records through the same rules as the forms, all rows or none."""
+    summary = "import requests, flights, shipments or places from a CSV or .xlsx file: all rows or none"
+    load = commands.add_parser("import", parents=[common], help=summary, description=IMPORT_DESCRIPTION)
+    load.add_argument(
+        "file",
+        help="CSV file (UTF-8 with or without BOM, or Windows-1252; comma or semicolon) or .xlsx workbook",
+    )
+    load.add_argument("--kind", required=True, choices=["requests", "flights", "shipments", "places"])
+    load.add_argument("--sheet", help=".xlsx only: the sheet to read (default: the first)")
+    load.add_argument(
+        "--who",
+        help="your name, recorded in the audit trail with your operating-system user (default: that user)",
+    )
+    load.add_argument("--encoding", choices=["auto", "utf-8", "windows-1252"], default="auto")
+    load.add_argument("--delimiter", choices=[",", ";"], help="default: detected from the header")
+    load.add_argument("--check", action="store_true", help="check and count only; write nothing")
+    load.add_argument(
+        "--update", action="store_true", help="write changes to existing records too (listed without it)"
+    )
+    load.add_argument("--report", help="where to write the rejection report (default: FILE.rejections.csv)")
+    load.set_defaults(run=import_file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reliefhub", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database file (default: $RELIEFHUB_DB or data/reliefhub.duckdb)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_data_commands(commands, common)
+    add_backup_commands(commands, common)
+    add_model_commands(commands, common)
+    add_import_command(commands, common)
+    accounts.add_commands(commands, common, open_database)
+    add_synthetic_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

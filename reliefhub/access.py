@@ -26,8 +26,8 @@ SESSION_KEY = "reliefhub_session"
 IDENTITY_KEY = "reliefhub_identity"
 NOTICE_KEY = "reliefhub_sign_in_notice"
 WALL_KEY = "reliefhub_wall_key"
-SIGN_IN_PATH = "sign_in"  # the file's name: deep links work in pages-folder mode too
-SIGN_IN_PAGE = "pages/sign_in.py"
+SIGN_IN_PATH = "sign_in"
+SIGN_IN_PAGE = "app_pages/sign_in.py"
 # Pages that need more than reading, by url_path.
 PAGE_ROLES = {"record": "staff", "import": "staff", "users": "admin"}
 NOT_VALID = "This screen's link is not valid."

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -205,40 +206,89 @@ def _write_csv(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, table: str, 
 
 
 def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
-    """Write the six source CSVs for a scenario into out_dir; returns row counts."""
+    """Write the six source CSVs for a scenario into out_dir; returns row counts.
+
+    Each step draws from the one generator in turn, so the order of the steps is part of what
+    a seed means: places, routes, flights, requests, then shipments."""
     if scale < 1:
         raise ValueError("scale must be at least 1 shipment")
     rng = np.random.default_rng(seed)
     sizes = proportions(scale)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    countries = pd.read_csv(DATA_DIR / "countries.csv", keep_default_na=False)
-    countries = countries.set_index("iso3")
-    materials = pd.read_csv(DATA_DIR / "materials.csv", keep_default_na=False)
-    material_codes = [m for m in MATERIALS if m in set(materials["material_code"])]
+    world = reference_world()
+    places = draw_places(rng, world, max(sizes["places"], 3 * len(world.active)))
+    routes = draw_routes(rng, world, places, n_routes=max(20, min(3 * len(places.frame), scale)))
+    flights = draw_flights(rng, routes, places, sizes["flights"], seed)
+    requests = draw_requests(rng, world, sizes["requests"], seed)
+    shipments = draw_shipments(rng, world, places, routes, flights, requests, scale, seed)
+    frames = {
+        "places": places.frame,
+        "requests": requests.frame,
+        "flights": flights.frame,
+        "shipments": shipments,
+    }
+    write_sources(Path(out_dir), frames)
+    counts = {
+        "countries": len(world.countries),
+        "places": len(places.frame),
+        "materials": len(world.materials),
+    }
+    return counts | {name: len(frames[name]) for name in ("requests", "flights", "shipments")}
 
-    # Countries: recipients and providers, each country weighted in both roles.
+
+@dataclass
+class World:
+    """The real reference tables, and the countries that send and receive, with their weights."""
+
+    countries: pd.DataFrame  # data/countries.csv by iso3
+    materials: pd.DataFrame  # data/materials.csv
+    material_codes: list[str]  # the MATERIALS the reference table knows
+    active: list[str]  # every recipient and provider, sorted
+    receive: np.ndarray  # weight of each active country as a recipient
+    send: np.ndarray  # and as a provider
+
+
+def reference_world() -> World:
+    countries = pd.read_csv(DATA_DIR / "countries.csv", keep_default_na=False).set_index("iso3")
+    materials = pd.read_csv(DATA_DIR / "materials.csv", keep_default_na=False)
     active = sorted(set(RECIPIENTS) | set(PROVIDERS))
     missing = [c for c in active if c not in countries.index]
     if missing:
         raise ValueError(f"data/countries.csv lacks {missing}")
-    receive = np.array([RECIPIENTS.get(c, 0.0) for c in active])
-    send = np.array([PROVIDERS.get(c, 0.0) for c in active])
+    return World(
+        countries=countries,
+        materials=materials,
+        material_codes=[m for m in MATERIALS if m in set(materials["material_code"])],
+        active=active,
+        receive=np.array([RECIPIENTS.get(c, 0.0) for c in active]),
+        send=np.array([PROVIDERS.get(c, 0.0) for c in active]),
+    )
 
-    # Places: a few per country at least, more where traffic is heavy.
-    n_places = max(sizes["places"], 3 * len(active))
+
+@dataclass
+class Places:
+    frame: pd.DataFrame  # the places table
+    country: np.ndarray  # index into World.active of each place
+    popularity: np.ndarray  # a place's share of its country's traffic (Zipf by rank)
+    of_country: list[np.ndarray]  # the places of each active country
+
+
+def draw_places(rng: np.random.Generator, world: World, n_places: int) -> Places:
+    """A few places per country at least, more where traffic is heavy, around its centroid."""
+    active = world.active
     place_country = np.concatenate(
         [
             np.repeat(np.arange(len(active)), 3),
-            rng.choice(len(active), n_places - 3 * len(active), p=_weights((receive + send) ** 0.8)),
+            rng.choice(
+                len(active), n_places - 3 * len(active), p=_weights((world.receive + world.send) ** 0.8)
+            ),
         ]
     )
     place_country.sort(kind="stable")
     kinds = np.array(list(PLACE_KINDS))[_pick(rng, PLACE_KINDS, n_places)]
     names = _names(rng, n_places)
     iso3 = np.array(active)[place_country]
-    centre_lat = countries.loc[iso3, "latitude"].to_numpy()
-    centre_lon = countries.loc[iso3, "longitude"].to_numpy()
+    centre_lat = world.countries.loc[iso3, "latitude"].to_numpy()
+    centre_lon = world.countries.loc[iso3, "longitude"].to_numpy()
     places = pd.DataFrame(
         {
             "place_id": [f"syn-{c.lower()}-{i:05d}" for i, c in enumerate(iso3)],
@@ -250,58 +300,83 @@ def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dic
             "coordinate_source": "synthetic: drawn around the country's centroid",
         }
     )
-    # Within a country a few hubs carry most traffic (Zipf by rank).
     rank = places.groupby("iso3").cumcount().to_numpy()
-    popularity = 1.0 / (rank + 1.0) ** 1.1
-    country_places = [np.flatnonzero(place_country == c) for c in range(len(active))]
+    return Places(
+        frame=places,
+        country=place_country,
+        popularity=1.0 / (rank + 1.0) ** 1.1,
+        of_country=[np.flatnonzero(place_country == c) for c in range(len(active))],
+    )
 
-    # Routes: country pairs by weight, places by popularity, busy corridors boosted.
-    n_routes = max(20, min(3 * n_places, scale))
-    pair_weight = np.outer(send, receive)
+
+@dataclass
+class Routes:
+    origin: np.ndarray  # place index of each route's origin
+    destination: np.ndarray  # and destination
+    p: np.ndarray  # the chance that a movement takes each route
+
+
+def draw_routes(rng: np.random.Generator, world: World, places: Places, n_routes: int) -> Routes:
+    """Country pairs by weight, places by popularity, busy corridors boosted; each pair once."""
+    pair_weight = np.outer(world.send, world.receive)
     np.fill_diagonal(pair_weight, pair_weight.diagonal() * 0.05)
     for (a, b), boost in BUSY_CORRIDORS.items():
-        pair_weight[active.index(a), active.index(b)] *= boost
+        pair_weight[world.active.index(a), world.active.index(b)] *= boost
     flat = rng.choice(pair_weight.size, size=n_routes, p=_weights(pair_weight.ravel()))
-    origin_country, destination_country = np.divmod(flat, len(active))
-
-    def place_in(country_index: np.ndarray) -> np.ndarray:
-        chosen = np.empty(len(country_index), dtype=np.int64)
-        for c in np.unique(country_index):
-            rows = np.flatnonzero(country_index == c)
-            pool = country_places[c]
-            chosen[rows] = pool[rng.choice(len(pool), size=len(rows), p=_weights(popularity[pool]))]
-        return chosen
-
-    route_origin = place_in(origin_country)
-    route_destination = place_in(destination_country)
-    distinct = route_origin != route_destination
-    route_origin, route_destination = route_origin[distinct], route_destination[distinct]
-    route_pair = route_origin * n_places + route_destination
-    _, first = np.unique(route_pair, return_index=True)
+    origin_country, destination_country = np.divmod(flat, len(world.active))
+    origin = _place_in(rng, places, origin_country)
+    destination = _place_in(rng, places, destination_country)
+    distinct = origin != destination
+    origin, destination = origin[distinct], destination[distinct]
+    _, first = np.unique(origin * len(places.frame) + destination, return_index=True)
     first.sort()
-    route_origin, route_destination = route_origin[first], route_destination[first]
-    route_weight = (
-        pair_weight[place_country[route_origin], place_country[route_destination]]
-        * popularity[route_origin]
-        * popularity[route_destination]
+    origin, destination = origin[first], destination[first]
+    weight = (
+        pair_weight[places.country[origin], places.country[destination]]
+        * places.popularity[origin]
+        * places.popularity[destination]
         * rng.lognormal(0, 1.0, len(first))
     )
-    route_p = _weights(route_weight)
+    return Routes(origin, destination, _weights(weight))
 
-    # Flights: on routes by weight; about one in ten carries no itemised cargo.
-    n_flights = sizes["flights"]
-    flight_route = rng.choice(len(route_p), size=n_flights, p=route_p)
+
+def _place_in(rng: np.random.Generator, places: Places, country_index: np.ndarray) -> np.ndarray:
+    """A place in each given country, the popular ones more often."""
+    chosen = np.empty(len(country_index), dtype=np.int64)
+    for c in np.unique(country_index):
+        rows = np.flatnonzero(country_index == c)
+        pool = places.of_country[c]
+        chosen[rows] = pool[rng.choice(len(pool), size=len(rows), p=_weights(places.popularity[pool]))]
+    return chosen
+
+
+@dataclass
+class Flights:
+    frame: pd.DataFrame  # the flights table
+    route: np.ndarray  # route index of each flight
+    dates: np.ndarray
+    month_only: np.ndarray  # its date known to the month only
+    status: np.ndarray
+    with_cargo: np.ndarray  # indexes of the flights that carry itemised shipments
+
+
+def draw_flights(
+    rng: np.random.Generator, routes: Routes, places: Places, n_flights: int, seed: int
+) -> Flights:
+    """Flights on routes by weight; about one in ten carries no itemised cargo."""
+    flight_route = rng.choice(len(routes.p), size=n_flights, p=routes.p)
     aircraft = _pick(rng, {i: a[3] for i, a in enumerate(AIRCRAFT)}, n_flights)
     flight_status = np.array(list(FLIGHT_STATUSES))[_pick(rng, FLIGHT_STATUSES, n_flights)]
     flight_dates = _as_dates(_days(rng, n_flights))
     flight_month = rng.random(n_flights) < 0.04
     flight_dates = np.where(flight_month, _month_start(flight_dates), flight_dates)
     carries_patients = np.array([AIRCRAFT[a][4] for a in aircraft])
+    place_ids = places.frame["place_id"].to_numpy()
     flights = pd.DataFrame(
         {
             "flight_id": [f"flt-syn-{i:07d}" for i in range(n_flights)],
-            "origin_place_id": places["place_id"].to_numpy()[route_origin[flight_route]],
-            "destination_place_id": places["place_id"].to_numpy()[route_destination[flight_route]],
+            "origin_place_id": place_ids[routes.origin[flight_route]],
+            "destination_place_id": place_ids[routes.destination[flight_route]],
             "aircraft_type": np.array([a[0] for a in AIRCRAFT])[aircraft],
             "operator": np.array([a[1] for a in AIRCRAFT])[aircraft],
             "operator_kind": np.array([a[2] for a in AIRCRAFT])[aircraft],
@@ -320,15 +395,26 @@ def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dic
         }
     )
     flights.loc[~carries_patients, "patients"] = pd.NA
-    cargo_flights = np.flatnonzero(rng.random(n_flights) >= 0.1)
-    if len(cargo_flights) == 0:
-        cargo_flights = np.arange(n_flights)
+    with_cargo = np.flatnonzero(rng.random(n_flights) >= 0.1)
+    if len(with_cargo) == 0:
+        with_cargo = np.arange(n_flights)
+    return Flights(flights, flight_route, flight_dates, flight_month, flight_status, with_cargo)
 
-    # Requests: from recipient countries, for materials by weight.
-    n_requests = sizes["requests"]
-    requester = rng.choice(len(active), size=n_requests, p=_weights(receive))
-    request_material = np.array(material_codes)[
-        rng.choice(len(material_codes), size=n_requests, p=_weights(MATERIALS[m][0] for m in material_codes))
+
+@dataclass
+class Requests:
+    frame: pd.DataFrame  # the requests table
+    requester: np.ndarray  # index into World.active of each request's country
+    material: np.ndarray
+    days: np.ndarray  # days after FIRST_DAY it was made
+
+
+def draw_requests(rng: np.random.Generator, world: World, n_requests: int, seed: int) -> Requests:
+    """Requests from recipient countries, for materials by weight."""
+    codes = world.material_codes
+    requester = rng.choice(len(world.active), size=n_requests, p=_weights(world.receive))
+    request_material = np.array(codes)[
+        rng.choice(len(codes), size=n_requests, p=_weights(MATERIALS[m][0] for m in codes))
     ]
     request_days = _days(rng, n_requests)
     request_dates = _as_dates(request_days)
@@ -347,7 +433,7 @@ def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dic
     requests = pd.DataFrame(
         {
             "request_id": [f"req-syn-{i:07d}" for i in range(n_requests)],
-            "requester_iso3": np.array(active)[requester],
+            "requester_iso3": np.array(world.active)[requester],
             "channel": channel,
             "addressed_to": [ADDRESSED_TO[c] for c in channel],
             "material_code": request_material,
@@ -361,103 +447,145 @@ def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dic
             "source_note": SOURCE_NOTE,
         }
     )
+    return Requests(requests, requester, request_material, request_days)
 
-    # Shipments: a third flown on recorded flights, the rest by road, rail or sea on routes.
-    n = scale
+
+def draw_shipments(
+    rng: np.random.Generator,
+    world: World,
+    places: Places,
+    routes: Routes,
+    flights: Flights,
+    requests: Requests,
+    n: int,
+    seed: int,
+) -> pd.DataFrame:
+    """n shipments: a third flown on recorded flights, the rest by road, rail or sea on routes;
+    six in ten answer a request of their recipient country."""
     flown = rng.random(n) < 0.35
-    n_flown = int(flown.sum())
-    route = rng.choice(len(route_p), size=n, p=route_p)
+    route = rng.choice(len(routes.p), size=n, p=routes.p)
     flight_of = np.full(n, -1)
-    flight_of[flown] = cargo_flights[rng.integers(0, len(cargo_flights), n_flown)]
-    route[flown] = flight_route[flight_of[flown]]
-    origin = route_origin[route]
-    destination = route_destination[route]
-    recipient = place_country[destination]
-    provider = place_country[origin]
-
-    mode_names = np.array(list(MODES), dtype=object)
-    mode = mode_names[_pick(rng, MODES, n)]
+    flight_of[flown] = flights.with_cargo[rng.integers(0, len(flights.with_cargo), int(flown.sum()))]
+    route[flown] = flights.route[flight_of[flown]]
+    origin, destination = routes.origin[route], routes.destination[route]
+    recipient = places.country[destination]
+    mode = np.array(list(MODES), dtype=object)[_pick(rng, MODES, n)]
     mode[flown] = "air"
     days = _days(rng, n)
-    material = np.array(material_codes)[
-        rng.choice(len(material_codes), size=n, p=_weights(MATERIALS[m][0] for m in material_codes))
+    material = np.array(world.material_codes)[
+        rng.choice(
+            len(world.material_codes), size=n, p=_weights(MATERIALS[m][0] for m in world.material_codes)
+        )
     ]
-
-    # Six in ten answer an open request of their recipient country, for its material.
-    by_country = np.argsort(requester, kind="stable")
-    country_start = np.searchsorted(requester[by_country], np.arange(len(active)))
-    country_count = np.bincount(requester, minlength=len(active))
-    linked = (rng.random(n) < 0.6) & (country_count[recipient] > 0)
-    offset = (rng.random(n) * np.maximum(country_count[recipient], 1)).astype(np.int64)
-    request_of = np.where(linked, by_country[np.where(linked, country_start[recipient] + offset, 0)], -1)
-    material[linked] = request_material[request_of[linked]]
-    days[linked] = np.minimum(
-        request_days[request_of[linked]] + rng.integers(0, 40, int(linked.sum())),
-        (LAST_DAY - FIRST_DAY).days,
-    )
-
+    request_of = _answer_requests(rng, requests, len(world.active), recipient, material, days)
+    linked = request_of >= 0
     medians = np.array([MATERIALS[m][1] for m in material], dtype=float)
     spreads = np.array([MATERIALS[m][2] for m in material])
     quantity = np.maximum(1, np.round(rng.lognormal(np.log(medians), spreads)))
     quantity = np.where(rng.random(n) < 0.05, np.nan, quantity)
-
-    sent = _as_dates(days)
-    month_only = rng.random(n) < 0.04
-    ship_status = np.array(list(SHIPMENT_STATUSES), dtype=object)[_pick(rng, SHIPMENT_STATUSES, n)]
-    transit = rng.integers(0, 6, n).astype("timedelta64[D]")
-    # Flown shipments travel on their flight's day and share its fate.
-    f = flight_of[flown]
-    sent[flown] = flight_dates[f]
-    month_only[flown] = flight_month[f]
-    transit[flown] = np.timedelta64(0, "D")
-    ship_status[flown] = [FLIGHT_TO_SHIPMENT_STATUS.get(s, "cancelled") for s in flight_status[f]]
-    month_only &= ~flown | flight_month[np.maximum(flight_of, 0)]
-    sent = np.where(month_only & ~flown, _month_start(sent), sent)
-
-    delivered = ship_status == "delivered"
-    delivered_on = pd.Series(sent + transit).where(delivered)
-    dispatched_on = pd.Series(sent)
-    # Some deliveries are known only by their arrival; month-only ones by their month.
-    arrival_only = delivered & (month_only | (rng.random(n) < 0.1))
-    delivered_on = delivered_on.where(~(delivered & month_only), pd.Series(sent))
-    dispatched_on = dispatched_on.where(~arrival_only)
-
-    has_provider = rng.random(n) < 0.9
-    country_names = countries["name"].to_dict()
-    provider_names = np.array([f"Government of {country_names[c]}" for c in active], dtype=object)
-    shipments = pd.DataFrame(
+    dated = _shipment_dates(rng, days, flown, flight_of, flights)
+    active = np.array(world.active)
+    place_ids = places.frame["place_id"].to_numpy()
+    return pd.DataFrame(
         {
             "shipment_id": [f"shp-syn-{i:08d}" for i in range(n)],
-            "recipient_iso3": np.array(active)[recipient],
-            "provider": np.where(has_provider, provider_names[provider], "Relief NGO consortium"),
-            "provider_iso3": pd.Series(np.array(active)[provider]).where(has_provider),
+            "recipient_iso3": active[recipient],
+            **_providers(rng, world, places.country[origin]),
             "material_code": material,
             "quantity": quantity,
-            "origin_place_id": places["place_id"].to_numpy()[origin],
-            "destination_place_id": places["place_id"].to_numpy()[destination],
+            "origin_place_id": place_ids[origin],
+            "destination_place_id": place_ids[destination],
             "mode": mode,
-            "dispatched_on": dispatched_on,
-            "delivered_on": delivered_on,
-            "date_precision": np.where(month_only, "month", "day"),
-            "status": ship_status,
-            "request_id": pd.Series(requests["request_id"].to_numpy()[np.maximum(request_of, 0)]).where(
+            **dated,
+            "request_id": pd.Series(requests.frame["request_id"].to_numpy()[np.maximum(request_of, 0)]).where(
                 linked
             ),
-            "flight_id": pd.Series(flights["flight_id"].to_numpy()[np.maximum(flight_of, 0)]).where(flown),
+            "flight_id": pd.Series(flights.frame["flight_id"].to_numpy()[np.maximum(flight_of, 0)]).where(
+                flown
+            ),
             "source_urls": synthetic_source(seed),
             "source_note": SOURCE_NOTE,
         }
     )
 
+
+def _providers(rng: np.random.Generator, world: World, country: np.ndarray) -> dict:
+    """Nine in ten shipments come from the government of their origin's country, the rest from NGOs."""
+    has_provider = rng.random(len(country)) < 0.9
+    names = world.countries["name"].to_dict()
+    governments = np.array([f"Government of {names[c]}" for c in world.active], dtype=object)
+    return {
+        "provider": np.where(has_provider, governments[country], "Relief NGO consortium"),
+        "provider_iso3": pd.Series(np.array(world.active)[country]).where(has_provider),
+    }
+
+
+def _answer_requests(
+    rng: np.random.Generator,
+    requests: Requests,
+    n_countries: int,
+    recipient: np.ndarray,
+    material: np.ndarray,
+    days: np.ndarray,
+) -> np.ndarray:
+    """Six in ten shipments answer a request of their recipient country: each takes that request's
+    material and a day within 40 after it (material and days are changed in place). Returns the
+    request index of each shipment, -1 where it answers none."""
+    requester = requests.requester
+    by_country = np.argsort(requester, kind="stable")
+    country_start = np.searchsorted(requester[by_country], np.arange(n_countries))
+    country_count = np.bincount(requester, minlength=n_countries)
+    n = len(recipient)
+    linked = (rng.random(n) < 0.6) & (country_count[recipient] > 0)
+    offset = (rng.random(n) * np.maximum(country_count[recipient], 1)).astype(np.int64)
+    request_of = np.where(linked, by_country[np.where(linked, country_start[recipient] + offset, 0)], -1)
+    material[linked] = requests.material[request_of[linked]]
+    days[linked] = np.minimum(
+        requests.days[request_of[linked]] + rng.integers(0, 40, int(linked.sum())),
+        (LAST_DAY - FIRST_DAY).days,
+    )
+    return request_of
+
+
+def _shipment_dates(
+    rng: np.random.Generator, days: np.ndarray, flown: np.ndarray, flight_of: np.ndarray, flights: Flights
+) -> dict:
+    """The shipments' dates, precision and status; flown shipments travel on their flight's day and
+    share its fate. Some deliveries are known only by their arrival, month-only ones by their month."""
+    n = len(days)
+    sent = _as_dates(days)
+    month_only = rng.random(n) < 0.04
+    status = np.array(list(SHIPMENT_STATUSES), dtype=object)[_pick(rng, SHIPMENT_STATUSES, n)]
+    transit = rng.integers(0, 6, n).astype("timedelta64[D]")
+    f = flight_of[flown]
+    sent[flown] = flights.dates[f]
+    month_only[flown] = flights.month_only[f]
+    transit[flown] = np.timedelta64(0, "D")
+    status[flown] = [FLIGHT_TO_SHIPMENT_STATUS.get(s, "cancelled") for s in flights.status[f]]
+    month_only &= ~flown | flights.month_only[np.maximum(flight_of, 0)]
+    sent = np.where(month_only & ~flown, _month_start(sent), sent)
+    delivered = status == "delivered"
+    delivered_on = pd.Series(sent + transit).where(delivered)
+    arrival_only = delivered & (month_only | (rng.random(n) < 0.1))
+    return {
+        "dispatched_on": pd.Series(sent).where(~arrival_only),
+        "delivered_on": delivered_on.where(~(delivered & month_only), pd.Series(sent)),
+        "date_precision": np.where(month_only, "month", "day"),
+        "status": status,
+    }
+
+
+def write_sources(out_dir: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """The six source CSVs: the real countries and materials, and the drawn tables."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect() as con:
         con.execute("SET preserve_insertion_order = true")
         for name in ("countries", "materials"):
             (out_dir / f"{name}.csv").write_bytes((DATA_DIR / f"{name}.csv").read_bytes())
-        _write_csv(con, places, "places", out_dir)
-        _write_csv(con, requests, "requests", out_dir)
-        _write_csv(con, flights, "flights", out_dir)
+        for name in ("places", "requests", "flights"):
+            _write_csv(con, frames[name], name, out_dir)
         # Descriptions are built in SQL: a million f-strings would dominate the run.
-        con.register("raw", shipments)
+        con.register("raw", frames["shipments"])
         described = con.execute(
             """SELECT * EXCLUDE (quantity), quantity,
                       'Synthetic consignment: ' || coalesce(format('{:,}', quantity::BIGINT) || ' ', '')
@@ -466,14 +594,6 @@ def generate_sources(scale: int, out_dir: Path, seed: int = DEFAULT_SEED) -> dic
         ).df()
         con.unregister("raw")
         _write_csv(con, described, "shipments", out_dir)
-    return {
-        "countries": len(countries),
-        "places": len(places),
-        "materials": len(materials),
-        "requests": len(requests),
-        "flights": len(flights),
-        "shipments": len(shipments),
-    }
 
 
 def mark_synthetic(db_path: Path, *, seed: int, scale: int) -> None:

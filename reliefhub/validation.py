@@ -269,13 +269,34 @@ def validate_staged(
     safe to insert when the problem list is empty.
     """
     columns = table_columns(con, table)
-    expected = [c for c, _ in columns]
+    problems = header_problems(con, table, stage, file_label)
+    if problems:
+        return "", problems
+
+    typed = f"{stage}__typed"
+    casts = ", ".join(_cast(c, t) for c, t in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}")
+    checks = type_checks(columns, stage, typed) + constraint_checks(con, table, stage, typed)
+    for rule_table, column, sql, message in CROSS_TABLE_RULES:
+        if rule_table == table:
+            checks.append((column, sql.format(typed=quote(typed)), message))
+
+    for column, sql, message in checks:
+        for line, value in con.execute(sql).fetchall():
+            problems.append(Problem(file_label, line, column, value, message))
+    # One problem per cause and line, however many rules say it.
+    return typed, sorted(set(problems), key=lambda p: (p.line, p.column, p.problem))
+
+
+def header_problems(con: duckdb.DuckDBPyConnection, table: str, stage: str, file_label: str) -> list[Problem]:
+    """Columns the header lacks or has too many; optional columns left out keep their stored values."""
+    expected = [c for c, _ in table_columns(con, table)]
     header = [c for c, _ in table_columns(con, stage) if c != LINE]
     left_out = [r.name for r in column_rules(con, table) if not r.required and r.name not in header]
     if left_out:
         keep_stored_values(con, table, stage, left_out)
         header += left_out
-    problems = [
+    return [
         Problem(file_label, 1, c, None, "required column is missing from the header")
         for c in expected
         if c not in header
@@ -284,32 +305,36 @@ def validate_staged(
         for c in header
         if c not in expected
     ]
-    if problems:
-        return "", problems
 
-    typed = f"{stage}__typed"
-    casts = ", ".join(_cast(c, t) for c, t in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}")
 
-    checks: list[tuple[str, str, str]] = []  # (column, SQL giving line + value, problem)
-    for column, data_type in columns:
-        if data_type in TYPE_WORDS:
-            checks.append(
-                (
-                    column,
-                    f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
-                    f"JOIN {quote(typed)} t USING ({LINE}) "
-                    f"WHERE nullif({trimmed('s.' + quote(column))}, '') IS NOT NULL "
-                    f"AND t.{quote(column)} IS NULL",
-                    f"is not {TYPE_WORDS[data_type]}",
-                )
-            )
+# A check: (column, SQL giving each offending line and its value, the problem in words).
+Check = tuple[str, str, str]
 
+
+def type_checks(columns: list[tuple[str, str]], stage: str, typed: str) -> list[Check]:
+    """A value written but not of its column's type (the cast gave NULL)."""
+    return [
+        (
+            column,
+            f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
+            f"JOIN {quote(typed)} t USING ({LINE}) "
+            f"WHERE nullif({trimmed('s.' + quote(column))}, '') IS NOT NULL "
+            f"AND t.{quote(column)} IS NULL",
+            f"is not {TYPE_WORDS[data_type]}",
+        )
+        for column, data_type in columns
+        if data_type in TYPE_WORDS
+    ]
+
+
+def constraint_checks(con: duckdb.DuckDBPyConnection, table: str, stage: str, typed: str) -> list[Check]:
+    """One check per constraint DuckDB's catalogue holds for `table`."""
     constraints = con.execute(
         "SELECT constraint_type, constraint_column_names, expression, referenced_table, "
         "referenced_column_names FROM duckdb_constraints() WHERE table_name = $table",
         {"table": table},
     ).fetchall()
+    checks = []
     for kind, cols, expression, ref_table, ref_cols in constraints:
         column = cols[0]
         q = quote(column)
@@ -355,15 +380,7 @@ def validate_staged(
                     f"unknown {REFERENCE_WORDS.get(ref_table, ref_table)}",
                 )
             )
-    for rule_table, column, sql, message in CROSS_TABLE_RULES:
-        if rule_table == table:
-            checks.append((column, sql.format(typed=quote(typed)), message))
-
-    for column, sql, message in checks:
-        for line, value in con.execute(sql).fetchall():
-            problems.append(Problem(file_label, line, column, value, message))
-    # One problem per cause and line, however many rules say it.
-    return typed, sorted(set(problems), key=lambda p: (p.line, p.column, p.problem))
+    return checks
 
 
 # The order rows are written in when a table is loaded whole: the order the

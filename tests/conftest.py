@@ -52,27 +52,6 @@ def no_filters(**overrides) -> dict:
 
 
 @pytest.fixture
-def buttons_survive_apptest(monkeypatch):
-    """Let a button press reach the page under AppTest.
-
-    AppTest forgets before every run that the app uses st.navigation, so
-    ui.chrome.start_page's one-time rerun out of the legacy pages-folder mode happens
-    on every AppTest run, and a rerun drops the press of a button. A server
-    does that at most once, on its first request; this starts every AppTest
-    run as a server that has already served one.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-@pytest.fixture
 def writable_db(fixture_db_path, tmp_path) -> Database:
     """A private, writable copy of the fixture database, opened as the app opens it."""
     path = tmp_path / "writable.duckdb"

@@ -12,8 +12,9 @@ import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import ConnectionClosed
 
-from reliefhub import DATA_DIR, bench_sessions
-from reliefhub.bench_sessions import Rerun, Session, SessionLoad, Tally
+from reliefhub import DATA_DIR
+from reliefhub.bench import sessions as bench_sessions
+from reliefhub.bench.sessions import Rerun, Session, SessionLoad, Tally
 from reliefhub.loader import build_database
 
 

@@ -1,8 +1,9 @@
 """What a person sees, in a real headless Chromium against `streamlit run`.
 
-Each test starts its own server on a free port, because the first request a
-fresh server receives decides how Streamlit treats page links (see
-ui.chrome.start_page). Screenshots are saved under test-artifacts/ for a person to
+Each test starts its own server on a free port, so that every page's link is
+tried as the first request a fresh server receives: a page folder named
+`pages/` would put Streamlit in its legacy pages-folder mode on a deep link
+(hence app_pages/). Screenshots are saved under test-artifacts/ for a person to
 look at; their paths are printed (pytest -s shows them).
 """
 
@@ -22,7 +23,7 @@ from PIL import Image
 
 from reliefhub import DATA_DIR, REPO_DIR, auth
 from reliefhub.__main__ import main as cli
-from reliefhub.bench import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
 from reliefhub.db import Database
 from reliefhub.figures import LAND
 from reliefhub.loader import build_database
@@ -219,7 +220,7 @@ def wait_for_drawn_map(page) -> Image.Image:
 )
 def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, server, path):
     page = open_page(browser, server, path)
-    # Until the first run has left pages-folder mode, the sidebar lists file names.
+    # In Streamlit's legacy pages-folder mode the sidebar would list file names instead.
     page.locator("[data-testid='stSidebarNav']", has_text="Open requests").wait_for(timeout=30_000)
     nav = page.locator("[data-testid='stSidebarNav']").inner_text()
     assert all(

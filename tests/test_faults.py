@@ -16,14 +16,14 @@ from streamlit.testing.v1 import AppTest
 from reliefhub import PACKAGE_DIR, REPO_DIR, faults, loader, migrations, models
 
 EVERY_PAGE = [
-    "pages/overview.py",
-    "pages/movements.py",
-    "pages/requests.py",
-    "pages/data.py",
-    "pages/record.py",
-    "pages/import.py",
-    "pages/audit.py",
-    "pages/wall.py",
+    "app_pages/overview.py",
+    "app_pages/movements.py",
+    "app_pages/requests.py",
+    "app_pages/data.py",
+    "app_pages/record.py",
+    "app_pages/import.py",
+    "app_pages/audit.py",
+    "app_pages/wall.py",
 ]
 IMAGE = "![i](http://evil.example/i.png)"
 
@@ -135,7 +135,7 @@ def test_a_database_held_by_another_process_is_a_plain_message_on_every_page(app
         holder.communicate("")
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/record.py", "pages/wall.py"])
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/record.py", "app_pages/wall.py"])
 def test_a_corrupt_database_is_a_plain_message_naming_the_latest_backup(app_db, tmp_path, page):
     backups = tmp_path / "backups"
     backups.mkdir()

@@ -145,7 +145,7 @@ def test_the_overview_map_of_2020_reads_at_its_opening_view(tmp_path):
     places = db.query("movement_places", no_filters(limit=MAP_PLACES))
     bounds = db.query("map_frame").iloc[0]
     db.close()
-    width, height = (870, 560)  # pages/overview.py, OVERVIEW_MAP_PX
+    width, height = (870, 560)  # app_pages/overview.py, OVERVIEW_MAP_PX
     whole = flowmap.frame_bounds(bounds.south, bounds.north, bounds.west, bounds.east)
     frame = flowmap.flows_frame(flows, width_px=width, height_px=height, fallback=whole)
     spec = json.loads(

@@ -90,7 +90,7 @@ def test_the_database_says_it_is_synthetic(synthetic, fixture_db):
     assert not fixture_db.query("dataset_info").at[0, "synthetic"]
 
 
-@pytest.mark.parametrize("page", ["pages/overview.py", "pages/wall.py", "pages/data.py"])
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/wall.py", "app_pages/data.py"])
 def test_every_page_shows_the_synthetic_notice(synthetic, tmp_path, monkeypatch, page):
     folder, _ = synthetic
     path = tmp_path / "page.duckdb"

@@ -69,9 +69,9 @@ def test_the_command_line_holds_back_an_update_without_update(writable_db, tmp_p
     assert "1 updated" in done.stdout
 
 
-def test_the_import_page_asks_before_updating(page_db, buttons_survive_apptest):  # noqa: F811
+def test_the_import_page_asks_before_updating(page_db):  # noqa: F811
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
-    app.switch_page("pages/import.py")
+    app.switch_page("app_pages/import.py")
     app.run()
     sign_in_as(app, "staff")
     app.run()

@@ -497,11 +497,11 @@ def import_page() -> AppTest:
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
     sign_in_as(app, "staff", name=WHO.name)
     app.run()
-    app.switch_page("pages/import.py")
+    app.switch_page("app_pages/import.py")
     return app.run()
 
 
-def test_import_page_imports_a_file_and_reports_counts(page_db, buttons_survive_apptest):
+def test_import_page_imports_a_file_and_reports_counts(page_db):
     app = import_page()
     assert not app.exception
     assert [b.proto.label for b in app.get("download_button")] == ["Download an example requests file"]
@@ -522,7 +522,7 @@ def test_import_page_imports_a_file_and_reports_counts(page_db, buttons_survive_
     assert count(page_db, "shipments") == 12
 
 
-def test_import_page_offers_the_rejection_report(page_db, buttons_survive_apptest):
+def test_import_page_offers_the_rejection_report(page_db):
     app = import_page()
     app.radio(key="import_kind").set_value("shipments")
     rows = shipment_rows(4)
@@ -543,7 +543,7 @@ def test_import_page_offers_the_rejection_report(page_db, buttons_survive_apptes
     assert count(page_db, "shipments") == 8
 
 
-def test_import_page_refuses_staff_made_viewer_meanwhile(page_db, buttons_survive_apptest):
+def test_import_page_refuses_staff_made_viewer_meanwhile(page_db):
     app = import_page()
     app.file_uploader(key="import_file").set_value(("partner.csv", csv_bytes(shipment_rows(1)), "text/csv"))
     app.run()

@@ -60,7 +60,7 @@ def test_a_copy_left_by_a_crash_mid_import_is_removed_when_the_dashboard_starts(
     monkeypatch.setenv("RELIEFHUB_DB", str(db_path))
     chrome.remove_stale_upload_copies.clear()
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
-    app.switch_page("pages/overview.py")
+    app.switch_page("app_pages/overview.py")
     app.run()
     assert not app.exception
     assert files_in(own_temp) == []
@@ -89,7 +89,7 @@ def test_a_link_with_hundreds_of_unknown_values_gives_one_notice(fixture_db_path
     monkeypatch.setenv("RELIEFHUB_DB", str(path))
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
     app.query_params["country"] = [f"X{i:03d}" for i in range(300)]
-    app.switch_page("pages/overview.py")
+    app.switch_page("app_pages/overview.py")
     app.run()
     assert [w.value for w in app.warning] == [
         "Ignored 300 countries from the link that are not in the data: "

@@ -127,7 +127,7 @@ def test_the_figures_after_an_update_outside_the_hub_are_right_on_the_next_page_
         "UPDATE shipments SET status = 'delivered', delivered_on = DATE '2020-04-20' "
         "WHERE shipment_id = 'shp-vent-esp'",
     )
-    app = run_page("pages/overview.py")
+    app = run_page("app_pages/overview.py")
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Shipments in transit"] == "0"

@@ -631,8 +631,8 @@ def next_to(app: AppTest, key: str):
     raise KeyError(key)
 
 
-def test_record_page_shows_each_problem_under_its_field_then_saves(page_db, buttons_survive_apptest):
-    app = open_page("pages/record.py")
+def test_record_page_shows_each_problem_under_its_field_then_saves(page_db):
+    app = open_page("app_pages/record.py")
     assert not app.exception
     assert [t.label for t in app.tabs] == [
         "New request", "New shipment", "New flight", "New place", "Change status", "Link shipment", "Edit",
@@ -674,16 +674,16 @@ def test_record_page_shows_each_problem_under_its_field_then_saves(page_db, butt
     assert [(r["changed_by"], r["action"]) for r in audit_rows(page_db)] == [(WHO.name, "add")]
 
 
-def test_record_page_is_refused_to_a_viewer(page_db, buttons_survive_apptest):
-    app = open_page("pages/record.py", role="viewer")
+def test_record_page_is_refused_to_a_viewer(page_db):
+    app = open_page("app_pages/record.py", role="viewer")
     assert [w.value for w in app.warning] == [
         "You are signed in as Ana Novak (viewer): this page needs a staff or higher account."
     ]
     assert not app.tabs and not app.text_input
 
 
-def test_record_page_changes_a_status(page_db, buttons_survive_apptest):
-    app = open_page("pages/record.py")
+def test_record_page_changes_a_status(page_db):
+    app = open_page("app_pages/record.py")
     app.radio(key="status_table").set_value("shipments").run()
     app.selectbox(key="status_record").select("shp-vent-esp").run()
     form = "status_shipments_shp-vent-esp_0_"
@@ -700,8 +700,8 @@ def test_record_page_changes_a_status(page_db, buttons_survive_apptest):
     assert (row["status"], row["delivered_on"]) == ("delivered", date(2020, 4, 3))
 
 
-def test_record_page_links_and_edits(page_db, buttons_survive_apptest):
-    app = open_page("pages/record.py")
+def test_record_page_links_and_edits(page_db):
+    app = open_page("app_pages/record.py")
     app.selectbox(key="link_record").select("shp-resp-esp").run()
     app.selectbox(key="link_shp-resp-esp_0_flight_id").select("flt-a310")
     app.button(key="FormSubmitter:link_shp-resp-esp_0-Save links").click().run()
@@ -725,14 +725,14 @@ def test_record_page_links_and_edits(page_db, buttons_survive_apptest):
 
 
 def test_audit_page_lists_changes_and_offers_them_all_as_csv(page_db):
-    empty = open_page("pages/audit.py")
+    empty = open_page("app_pages/audit.py")
     assert [i.value for i in empty.info] == []
     assert "0 changes" in empty.markdown[-1].value
     for quantity in ("110", "120", "130"):
         assert operations.update_record(
             page_db, "requests", "req-esp-ventilators", {"quantity": quantity}, who=BO
         ).ok
-    app = open_page("pages/audit.py")
+    app = open_page("app_pages/audit.py")
     assert not app.exception
     assert app.markdown[-1].value == "**3 changes**"
     labels = [b.proto.label for b in app.get("download_button")]
@@ -741,7 +741,7 @@ def test_audit_page_lists_changes_and_offers_them_all_as_csv(page_db):
     assert frames[0]["updated"].tolist() == [1, 1, 1]
     assert frames[1]["changed_fields"].tolist() == ["quantity", "quantity", "quantity"]
     assert "matching_changes" not in frames[1].columns
-    narrowed = open_page("pages/audit.py")
+    narrowed = open_page("app_pages/audit.py")
     narrowed.selectbox(key="audit_who").select("Bo").run()
     narrowed.text_input(key="audit_record").input("req-none").run()
     assert narrowed.markdown[-1].value == "**0 changes**"
@@ -749,11 +749,11 @@ def test_audit_page_lists_changes_and_offers_them_all_as_csv(page_db):
 
 def test_audit_page_on_a_database_without_an_audit_trail(page_db):
     page_db.connection.execute("DROP TABLE audit_log")
-    app = open_page("pages/audit.py")
+    app = open_page("app_pages/audit.py")
     assert [i.value for i in app.info] == ["No changes have been recorded in this database yet."]
 
 
-def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, buttons_survive_apptest, tmp_path):
+def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, tmp_path):
     from reliefhub import imports
 
     many = tmp_path / "many.csv"
@@ -766,7 +766,7 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, butto
     ]
     many.write_text("\n".join([header, *lines]) + "\n")
     assert imports.import_file(page_db, many, "requests", who=staff("setup")).new == 501
-    app = open_page("pages/record.py")
+    app = open_page("app_pages/record.py")
     assert not app.exception
     field = app.text_input(key="add_shipments_0_request_id")
     assert field.label == "Answers request (optional): ID"

@@ -10,7 +10,7 @@ from reliefhub import REPO_DIR
 from reliefhub.ui import tables
 from tests.conftest import sign_in_as
 
-PAGES = ["pages/overview.py", "pages/movements.py", "pages/requests.py", "pages/data.py"]
+PAGES = ["app_pages/overview.py", "app_pages/movements.py", "app_pages/requests.py", "app_pages/data.py"]
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_every_page_runs_with_navigation_and_filters(app_db, page):
 
 
 def test_overview_shows_headline_figures_chart_and_corridor_arcs(app_db):
-    app = run_page("pages/overview.py")
+    app = run_page("app_pages/overview.py")
     assert [(m.label, m.value) for m in app.metric] == [
         ("Open requests on 30 Apr 2020", "3"),
         ("Shipments in transit", "1"),
@@ -76,7 +76,7 @@ def test_overview_shows_headline_figures_chart_and_corridor_arcs(app_db):
 
 
 def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
-    app = run_page("pages/movements.py", colour="mode")
+    app = run_page("app_pages/movements.py", colour="mode")
     spec = deck(app)
     assert [layer["@@type"] for layer in spec["layers"]] == [
         "GeoJsonLayer",
@@ -92,14 +92,14 @@ def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
 
 
 def test_url_filters_narrow_every_view(app_db):
-    data = run_page("pages/data.py", country=["ITA"])
+    data = run_page("app_pages/data.py", country=["ITA"])
     assert download_labels(data) == [
         "Download 1 row as CSV",
         "Download 2 rows as CSV",
         "Download 1 row as CSV",
     ]
-    assert download_labels(run_page("pages/data.py", country=["ita"])) == download_labels(data)
-    overview = run_page("pages/overview.py", country=["ITA"], material=["patients"])
+    assert download_labels(run_page("app_pages/data.py", country=["ita"])) == download_labels(data)
+    overview = run_page("app_pages/overview.py", country=["ITA"], material=["patients"])
     assert [m.value for m in overview.metric] == ["0", "0", "1", "1", "6"]
     assert "Filtered to countries ITA; materials patients" in overview.caption[0].value
 
@@ -118,13 +118,13 @@ def test_url_filters_narrow_every_view(app_db):
         ({"mode": ["teleport"]}, "Ignored mode `teleport`"),
     ],
 )
-@pytest.mark.parametrize("page", ["pages/movements.py", "pages/data.py"])
+@pytest.mark.parametrize("page", ["app_pages/movements.py", "app_pages/data.py"])
 def test_hostile_url_values_are_ignored_with_a_notice(app_db, page, query, notice):
     app = run_page(page, **query)
     assert not app.exception
     assert any(notice in w.value for w in app.warning), [w.value for w in app.warning]
     assert "All countries, materials and dates" in app.caption[0].value
-    if page == "pages/data.py":
+    if page == "app_pages/data.py":
         assert download_labels(app) == [
             "Download 4 rows as CSV",
             "Download 8 rows as CSV",
@@ -133,11 +133,11 @@ def test_hostile_url_values_are_ignored_with_a_notice(app_db, page, query, notic
 
 
 def test_open_requests_as_of_a_day_from_the_url(app_db):
-    april_1 = run_page("pages/requests.py", as_of=["2020-04-01"])
+    april_1 = run_page("app_pages/requests.py", as_of=["2020-04-01"])
     assert "**4 open requests** from 3 countries on 01 Apr 2020" in april_1.markdown[0].value
-    april_30 = run_page("pages/requests.py")
+    april_30 = run_page("app_pages/requests.py")
     assert "**3 open requests** from 3 countries on 30 Apr 2020" in april_30.markdown[0].value
-    bad = run_page("pages/requests.py", as_of=["2021-13-01"])
+    bad = run_page("app_pages/requests.py", as_of=["2021-13-01"])
     assert any("Ignored the as-of date" in w.value for w in bad.warning)
 
 
@@ -152,7 +152,7 @@ def replay_payload(app: AppTest) -> dict:
 def test_replay_is_sent_once_and_plays_in_the_browser(app_db):
     """Turning the replay on draws the browser's replay in place of the map,
     with every arc of the map and its days; nothing on the page reruns it."""
-    app = run_page("pages/movements.py", country="FRA")
+    app = run_page("app_pages/movements.py", country="FRA")
     on_map = next(lay for lay in deck(app)["layers"] if lay["id"] == "flows")["data"]
     app.toggle(key="replay").set_value(True).run()
     assert not app.exception
@@ -182,7 +182,7 @@ def texts(elements) -> list[str]:
 
 
 def test_a_table_of_one_page_looks_as_it_always_did(app_db):
-    app = run_page("pages/data.py")
+    app = run_page("app_pages/data.py")
     assert not app.number_input
     assert not [text for text in texts(app.markdown) if text.startswith("Rows ")]
     assert not [text for text in texts(app.caption) if "this page" in text]
@@ -190,7 +190,7 @@ def test_a_table_of_one_page_looks_as_it_always_did(app_db):
 
 
 def test_data_tables_are_paged_and_page_2_shows_the_next_rows(app_db, small_pages):
-    app = run_page("pages/data.py")
+    app = run_page("app_pages/data.py")
     assert not app.exception
     assert [n.label for n in app.number_input] == ["Page (of 2)", "Page (of 3)", "Page (of 2)"]
     assert "**8 shipments**" in texts(app.markdown)
@@ -217,7 +217,7 @@ def test_data_tables_are_paged_and_page_2_shows_the_next_rows(app_db, small_page
 
 
 def test_changing_the_filters_goes_back_to_page_1(app_db, small_pages):
-    app = run_page("pages/data.py")
+    app = run_page("app_pages/data.py")
     app.number_input(key="shipments_table_page").set_value(3).run()
     assert shown(app, 1, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
     app.sidebar.multiselect(key="mode").select("air").run()
@@ -228,7 +228,7 @@ def test_changing_the_filters_goes_back_to_page_1(app_db, small_pages):
 
 
 def test_open_requests_are_paged(app_db, small_pages):
-    app = run_page("pages/requests.py", as_of=["2020-04-01"])
+    app = run_page("app_pages/requests.py", as_of=["2020-04-01"])
     assert "**4 open requests** from 3 countries on 01 Apr 2020." in texts(app.markdown)
     assert [n.label for n in app.number_input] == ["Page (of 2)"]
     assert shown(app, 0, "request_id") == ["req-esp-suits", "req-esp-ventilators", "req-fra-patients"]

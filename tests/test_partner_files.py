@@ -299,9 +299,7 @@ def test_a_bad_cell_in_a_workbook_is_named_by_its_sheet_row(writable_db, tmp_pat
 # ---------------------------------------------------------------- the page and the command line agree
 
 
-def test_the_page_and_the_command_line_list_and_create_the_same_places(
-    page_db, tmp_path, buttons_survive_apptest
-):
+def test_the_page_and_the_command_line_list_and_create_the_same_places(page_db, tmp_path):
     rows = [shipment("s1", origin_place_id="LKMT"), shipment("s2", origin_place_id="FR")]
     data = csv_bytes(rows)
     db_path = tmp_path / "cli.duckdb"
@@ -349,9 +347,7 @@ def test_the_page_and_the_command_line_list_and_create_the_same_places(
         cli_db.close()
 
 
-def test_the_page_imports_a_workbook_and_documents_the_places_format(
-    page_db, tmp_path, buttons_survive_apptest
-):
+def test_the_page_imports_a_workbook_and_documents_the_places_format(page_db, tmp_path):
     columns = list(SHIPMENT)
     path = workbook(tmp_path, [columns, [shipment("x1")[c] for c in columns]])
     app = import_page()

@@ -119,12 +119,12 @@ def test_the_audit_names_the_account_and_the_command_line_marks_itself(writable_
 # ---------------------------------------------------------------- role x page x action, under AppTest
 
 PAGE_NEEDS = {
-    "pages/overview.py": None,
-    "pages/data.py": None,
-    "pages/audit.py": None,
-    "pages/record.py": "staff",
-    "pages/import.py": "staff",
-    "pages/users.py": "admin",
+    "app_pages/overview.py": None,
+    "app_pages/data.py": None,
+    "app_pages/audit.py": None,
+    "app_pages/record.py": "staff",
+    "app_pages/import.py": "staff",
+    "app_pages/users.py": "admin",
 }
 
 
@@ -152,7 +152,7 @@ def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):  # n
         assert refusals == [f"{whom}: this page needs a {needs} or higher account."]
         assert not app.tabs and not app.dataframe
     downloads = [b.proto.label for b in app.get("download_button")]
-    if page == "pages/data.py":
+    if page == "app_pages/data.py":
         may_download = role in ("analyst", "staff", "admin")
         assert len(downloads) == (3 if may_download else 0)
         assert any("Downloading needs an analyst account" in c.value for c in app.caption) != may_download
@@ -160,14 +160,14 @@ def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):  # n
 
 def test_public_reading_off_shows_nothing_without_a_session(app_db, monkeypatch):  # noqa: F811
     monkeypatch.setenv("RELIEFHUB_PUBLIC_READ", "0")
-    anonymous = page_as("pages/overview.py", None)
+    anonymous = page_as("app_pages/overview.py", None)
     assert [i.value for i in anonymous.info] == ["Sign in to see the dashboard."]
     assert not anonymous.metric and not anonymous.get("deck_gl_json_chart")
-    assert page_as("pages/overview.py", "viewer").metric
+    assert page_as("app_pages/overview.py", "viewer").metric
 
 
-def test_an_admin_manages_accounts_and_wall_keys_on_the_users_page(app_db, buttons_survive_apptest):  # noqa: F811
-    app = page_as("pages/users.py", "admin")
+def test_an_admin_manages_accounts_and_wall_keys_on_the_users_page(app_db):  # noqa: F811
+    app = page_as("app_pages/users.py", "admin")
     app.text_input(key="new_user_name").input("Eva Ruiz")
     app.selectbox(key="new_user_role").select("staff")
     app.multiselect(key="new_user_countries").select("ESP")

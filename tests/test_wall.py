@@ -94,7 +94,7 @@ def run_wall(app: AppTest | None = None, **query) -> AppTest:
         app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
         for key, value in query.items():
             app.query_params[key] = value
-        app.switch_page("pages/wall.py")
+        app.switch_page("app_pages/wall.py")
     return app.run()
 
 

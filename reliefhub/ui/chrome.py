@@ -1,12 +1,11 @@
-"""What every page does around its content: the deep-link guard, the header,
-the synthetic-data notice, and faults said in words."""
+"""What every page does around its content: the header, the synthetic-data
+notice, and faults said in words."""
 
 from __future__ import annotations
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
-from reliefhub import backups, faults, imports
+from reliefhub import access, backups, faults, imports
 from reliefhub.db import database_path
 from reliefhub.ui import dataset, shared_filters
 
@@ -15,17 +14,7 @@ RETRY_SECONDS = 10
 
 
 def start_page(title: str | None) -> None:
-    """First call of every page: make deep links safe, then draw the header (if titled).
-
-    Because the page files live in a folder named pages/, a fresh server whose
-    first request is a deep link (/wall after a reboot) runs in Streamlit's
-    legacy pages-folder mode: it runs the page file alone, without app.py and
-    its navigation, and stays in that mode. Leaving the mode and rerunning
-    sends this and every later request through app.py.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    """First call of every page: faults, the synthetic-data notice, then the header (if titled)."""
     remove_stale_upload_copies()
     if dataset.database().fault:
         st.error(dataset.database().fault, icon="⚠️")
@@ -36,6 +25,14 @@ def start_page(title: str | None) -> None:
     st.title(title)
     summary = shared_filters.filters_summary(shared_filters.current_filters())
     st.caption(f"{summary} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def start_writing_page(title: str, caption: str):
+    """start_page for a page that writes, with its caption: returns the database, who is signed in,
+    and a slot at the top for refusing that person (their role changed since the page was drawn)."""
+    start_page(title)
+    st.caption(caption)
+    return dataset.database(), access.identity(), st.empty()
 
 
 def latest_backup() -> str | None:

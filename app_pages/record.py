@@ -9,17 +9,14 @@ from datetime import date
 
 import streamlit as st
 
-from reliefhub import access, operations
-from reliefhub.ui import chrome, dataset, text
+from reliefhub import operations
+from reliefhub.ui import chrome, text
 
-chrome.start_page("Record")
-st.caption(
+db, who, who_slot = chrome.start_writing_page(
+    "Record",
     "Add what happens as it happens. Nothing is written until every field passes its checks; "
-    "every change is kept, with your account's name, on the Audit page."
+    "every change is kept, with your account's name, on the Audit page.",
 )
-db = dataset.database()
-who = access.identity()
-who_slot = st.empty()
 ADD_TABLES = {"requests": "request", "shipments": "shipment", "flights": "flight", "places": "place"}
 STATUS_TABLES = {table: ADD_TABLES[table] for table in operations.STATUS_DATES}
 MAX_LISTED = 500  # options in a picker; beyond that, search or type the ID

@@ -11,17 +11,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import access, exports, imports, operations
-from reliefhub.ui import chrome, dataset, text
+from reliefhub import exports, imports, operations
+from reliefhub.ui import chrome, text
 
-chrome.start_page("Import")
-st.caption(
+db, who, who_slot = chrome.start_writing_page(
+    "Import",
     "A file is written whole, in one go, or not at all. Re-importing a file changes only the rows that "
-    "changed: each row's ID says which record it is. Other pages keep working while a file imports."
+    "changed: each row's ID says which record it is. Other pages keep working while a file imports.",
 )
-db = dataset.database()
-who = access.identity()
-who_slot = st.empty()
 NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments", "places": "Places"}
 REPORT_KEY = "import_report"
 CONFIRM_KEY = "import_confirm_places"

@@ -15,7 +15,7 @@ reruns a fresh date window.
   between reruns: an operations room; --walls adds wall screens rerunning their
   fragment whenever the page asks (rotate_every=--wall-every).
 
-The same load runs against reliefhub/bench_floor_app.py in the same run: the
+The same load runs against reliefhub/bench/floor_app.py in the same run: the
 floor of this machine. Reported per session count: reruns/s (reruns finished
 inside the --duration window), median and 95th percentile, and failures (a run
 that did not finish, or a page showing an exception).
@@ -42,7 +42,7 @@ from reliefhub.bench import Measurement, ms, streamlit_server, text_table
 # url_path of each page the load visits: overview (the default page), movements, open requests, wall.
 HUB_PAGES = ("", "movements", "requests", "wall")
 FLOOR_PAGES = ("",)
-FLOOR_APP = "reliefhub/bench_floor_app.py"
+FLOOR_APP = "reliefhub/bench/floor_app.py"
 FILTER_KEYS = ("country", "material")
 DATES_KEY = "dates"
 MAX_SESSIONS = 200
