@@ -29,13 +29,18 @@ with right:
     if by_country.empty:
         st.info("No requests are open for these filters.")
     else:
+        chart = shared_filters.figure(
+            "open_requests_by_country",
+            lambda rows: figures.open_requests_chart(rows, measure="count"),
+            drawn="count",
+            as_of=as_of,
+        )
         st.plotly_chart(
-            figures.open_requests_chart(by_country, measure="count"),
+            chart,
             config={"displaylogo": False},
             key="overview_requests_chart",
         )
     trend = shared_filters.query("request_trend")
     if len(trend):
-        st.plotly_chart(
-            figures.request_trend_chart(trend), config={"displaylogo": False}, key="overview_trend_chart"
-        )
+        chart = shared_filters.figure("request_trend", figures.request_trend_chart)
+        st.plotly_chart(chart, config={"displaylogo": False}, key="overview_trend_chart")

@@ -7,6 +7,7 @@ a cache bounded in bytes that is emptied whenever the data changes.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -137,6 +138,11 @@ class FiguresOutOfDate(RuntimeError):
 AFTER_WRITE = (models.catch_up,)
 
 
+# Numbers each Database opened in this process, so a reopened file's data
+# version never equals the one before it.
+_openings = itertools.count()
+
+
 class Database:
     """A DuckDB file opened once per process and shared by every session's thread.
 
@@ -171,7 +177,14 @@ class Database:
         # per query costs time: each thread (a session's script run) keeps its own.
         self._cursors = threading.local()
         self._version = 0
+        self._opened = next(_openings)
         self._write_lock = threading.RLock()
+
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """Changes with every write or refresh and every reopening of the file:
+        figures built from the data are kept under it (shared_figures.py)."""
+        return self._opened, self._version
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run queries/<name>.sql with its named parameters taken from params.

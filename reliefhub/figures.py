@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import json
 import math
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
@@ -286,6 +287,30 @@ def movement_deck(
         map_style=blank_map_style(),
         tooltip={"text": "{tooltip}"},
     )
+
+
+@dataclass(frozen=True)
+class DeckSpec:
+    """A deck serialized once, to be drawn by any number of sessions.
+
+    st.pydeck_chart reads a pydeck.Deck's `to_json()`, its tooltip and its
+    Mapbox key, and converts its layers' DataFrames in place first (the
+    serializer fails on pandas 3 frames): a Deck shared between session
+    threads would be changed under them, and serialized on every rerun.
+    """
+
+    json: str
+    _tooltip: dict
+    mapbox_key = None
+
+    def to_json(self) -> str:
+        return self.json
+
+
+def deck_spec(deck: pdk.Deck) -> DeckSpec:
+    """The deck's JSON as st.pydeck_chart would make it, made once (pydeck
+    holds a layer's DataFrame as records already)."""
+    return DeckSpec(deck.to_json(), deck._tooltip)
 
 
 def _basemap_layer(basemap_url: str) -> pdk.Layer:
