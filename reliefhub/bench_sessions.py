@@ -24,6 +24,7 @@ that did not finish, or a page showing an exception).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import statistics
 import time
@@ -37,7 +38,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from reliefhub.bench import Measurement, ms, streamlit_server, text_table
+from reliefhub.bench import Measurement, ms, streamlit_server, text_table, working_copy
 
 # url_path of each page the load visits: overview (the default page), movements, open requests, wall.
 HUB_PAGES = ("", "movements", "requests", "wall")
@@ -66,6 +67,8 @@ class SessionLoad:
     walls: int = 0
     wall_every_s: int = 30
     seed: int = 2020
+    # Another checkout of the hub (e.g. main's) to measure in the same run: before and after.
+    compare_with: Path | None = None
 
     def __post_init__(self):
         if any(not 1 <= n <= MAX_SESSIONS for n in (*self.closed, *self.open)) or self.walls > MAX_SESSIONS:
@@ -259,22 +262,30 @@ def measurement(target: str, how: str, scale: int, tally: Tally) -> Measurement:
 
 
 def bench_sessions(db_path: Path, scale: int, load: SessionLoad, say=print) -> list[Measurement]:
-    """The load on the hub and on the floor app, side by side, one session count at a time."""
+    """The load on the hub (and on another checkout of it) and on the floor app, side by side,
+    one session count at a time."""
     results = []
     log = Path(db_path).with_suffix
-    with (
-        streamlit_server("app.py", db_path, log(".hub.log")) as (_, hub),
-        streamlit_server(FLOOR_APP, db_path, log(".floor.log")) as (_, floor),
-    ):
+    with contextlib.ExitStack() as servers:
+        targets = [
+            ("hub", servers.enter_context(streamlit_server("app.py", db_path, log(".hub.log")))[1], HUB_PAGES)
+        ]
+        if load.compare_with:
+            # A server of its own needs a file of its own: a DuckDB file has one writer.
+            other = working_copy(db_path, Path(db_path).parent, "compared-" + Path(db_path).name)
+            server = streamlit_server("app.py", other, log(".compared.log"), checkout=load.compare_with)
+            targets.append(("hub-compared", servers.enter_context(server)[1], HUB_PAGES))
+        floor = servers.enter_context(streamlit_server(FLOOR_APP, db_path, log(".floor.log")))[1]
+        targets.append(("floor", floor, FLOOR_PAGES))
         for mode, sessions, think_s, walls in load.runs():
-            for target, base, pages in (("hub", hub, HUB_PAGES), ("floor", floor, FLOOR_PAGES)):
-                screens = walls if target == "hub" else 0
+            for target, base, pages in targets:
+                screens = 0 if target == "floor" else walls
                 how = f"{mode} {sessions}" + (f" +{screens} walls" if screens else "")
                 people, wall_tally = asyncio.run(put_load(base, pages, sessions, think_s, load, screens))
                 results.append(measured := measurement(target, how, scale, people))
-                say(f"    {target:<5} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")
+                say(f"    {target:<12} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")
                 if screens:
-                    results.append(measurement("hub-walls", how, scale, wall_tally))
+                    results.append(measurement(f"{target}-walls", how, scale, wall_tally))
     return results
 
 
@@ -305,6 +316,7 @@ def load_from(args) -> SessionLoad:
         walls=getattr(args, "walls", default.walls),
         wall_every_s=getattr(args, "wall_every", default.wall_every_s),
         seed=getattr(args, "seed", default.seed),
+        compare_with=Path(args.compare_with) if getattr(args, "compare_with", None) else None,
     )
 
 
@@ -315,6 +327,7 @@ def command_line(args) -> list[str]:
         "--sessions", ",".join(map(str, load.closed)), "--open-sessions", ",".join(map(str, load.open)),
         "--think", str(load.think_s), "--duration", str(load.duration_s), "--walls", str(load.walls),
         "--wall-every", str(load.wall_every_s),
+        *(["--compare-with", str(load.compare_with)] if load.compare_with else []),
     ]  # fmt: skip
 
 
@@ -327,8 +340,6 @@ def describe(load: SessionLoad) -> str:
 def on_database(db_path: Path, cache_dir: Path, load: SessionLoad, say=print) -> list[Measurement]:
     """The sessions part against a given database (a private copy of it); its scale is its shipments."""
     import duckdb
-
-    from reliefhub.bench import working_copy
 
     copy = working_copy(db_path, cache_dir / "work", "bench-sessions.duckdb")
     with duckdb.connect(str(copy), read_only=True) as con:
