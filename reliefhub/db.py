@@ -110,6 +110,14 @@ class ResultCache:
             self._bytes = 0
 
 
+def duckdb_threads() -> int:
+    """Threads each query may use: the cores this process may run on (DuckDB
+    counts the machine's), or RELIEFHUB_DUCKDB_THREADS. Every session's query
+    shares them; more threads than cores made concurrent queries slower
+    (docs/benchmark.md)."""
+    return int(os.environ.get("RELIEFHUB_DUCKDB_THREADS") or len(os.sched_getaffinity(0)))
+
+
 def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Migrate the file if it is older than the code, open it and read every
     block of it once, so damage shows at once."""
@@ -117,7 +125,7 @@ def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         if not read_only:
             migrations.migrate(path, say=lambda text: print(text, file=sys.stderr))
-        connection = duckdb.connect(str(path), read_only=read_only)
+        connection = duckdb.connect(str(path), read_only=read_only, config={"threads": duckdb_threads()})
         backups.verify(connection)
     except duckdb.IOException as error:
         if connection is not None:
