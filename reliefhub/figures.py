@@ -147,9 +147,11 @@ def flow_tooltip(row) -> str:
 
 
 def place_tooltip(row) -> str:
+    """A place's tooltip from a row of movement_places (itertuples: iterrows
+    builds a Series per row, the slowest part of a map's build)."""
     return (
-        f"{row['name']} ({row['iso3']}) · {plural(int(row['departures']), 'departure')}"
-        f" · {plural(int(row['arrivals']), 'arrival')}"
+        f"{row.name} ({row.iso3}) · {plural(int(row.departures), 'departure')}"
+        f" · {plural(int(row.arrivals), 'arrival')}"
     )
 
 
@@ -258,7 +260,7 @@ def movement_deck(
     screen = flowmap.Screen(frame, round(size_px[0] * scale), round(size_px[1] * scale))
     flows = _arc_style(flows, colour_by, scale, replay_day)
     edges = flowmap.edge_markers(flows, screen, label_px)
-    places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
+    places = places.assign(tooltip=[place_tooltip(r) for r in places.itertuples(index=False)])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1
     places["radius"] = (3 + 7 * (places["movements"] / busiest_place) ** 0.5) * scale
     labels = _labels(places, edges, screen, label_px)
