@@ -49,6 +49,9 @@ DATES_KEY = "dates"
 MAX_SESSIONS = 200
 MAX_SECONDS = 600
 RERUN_TIMEOUT_S = 120.0
+# Sessions opening at the same time: people arrive over some minutes, not in
+# one instant (sixty first runs at once at 1,000,000 shipments outlasted the timeout).
+OPENING_AT_ONCE = 5
 EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 FINISHED_OK = (
     ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
@@ -199,7 +202,11 @@ def fresh_window(rng: random.Random, first: str, last: str) -> list[str]:
 
 async def open_session(base: str, page: str, query: str = "") -> tuple[Session, Rerun]:
     url = base.replace("http://", "ws://") + "/_stcore/stream"
-    connection = await connect(url, subprotocols=["streamlit"], origin=base, max_size=None)
+    # No keepalive pings: a server busy with sixty sessions answered them late
+    # and the client dropped the connection; a browser's tab stays open.
+    connection = await connect(
+        url, subprotocols=["streamlit"], origin=base, max_size=None, ping_interval=None
+    )
     session = Session(connection)
     return session, await session.rerun(page, query)
 
@@ -226,9 +233,14 @@ async def put_load(base: str, pages, sessions: int, think_s: float | None, load:
     """Open every session (its first run not counted), then measure for load.duration_s."""
     rng = random.Random(load.seed)
     wall_query = f"rotate=map,requests,flights&rotate_every={load.wall_every_s}"
+    opening = asyncio.Semaphore(OPENING_AT_ONCE)
+
+    async def arrive(page: str, query: str = ""):
+        async with opening:
+            return await open_session(base, page, query)
+
     opened = await asyncio.gather(
-        *[open_session(base, pages[0]) for _ in range(sessions)],
-        *[open_session(base, "wall", wall_query) for _ in range(walls)],
+        *[arrive(pages[0]) for _ in range(sessions)], *[arrive("wall", wall_query) for _ in range(walls)]
     )
     start = time.monotonic()
     people, screens = Tally(start, start + load.duration_s), Tally(start, start + load.duration_s)

@@ -330,6 +330,13 @@ def file_identity(path: Path) -> tuple[int, int]:
     return stat.st_ino, stat.st_dev
 
 
+def _same_file(path: Path, identity: tuple[int, int]) -> bool:
+    try:
+        return file_identity(path) == identity
+    except FileNotFoundError:
+        return False
+
+
 _shared: Database | None = None
 _shared_lock = threading.Lock()
 
@@ -342,6 +349,12 @@ def shared_database() -> Database:
     """
     global _shared
     path = database_path()
+    current = _shared
+    # Without the lock when the same file is still there: every query of every
+    # session asks, and under load the threads queued for the lock held across
+    # the file checks (most of a rerun's time at twenty sessions).
+    if current is not None and current.path == path and _same_file(path, current.identity):
+        return current
     with _shared_lock:
         if not path.exists() and _shared is not None and _shared.path == path and _shared.holds_changes():
             _shared.fault = faults.missing(path, _shown(backups.latest(path)))
@@ -351,8 +364,9 @@ def shared_database() -> Database:
         if _shared is None or _shared.path != path or _shared.identity != identity:
             if _shared is not None:
                 _shared.close()
-            _shared = Database(path)
-            _shared.identity = identity
+            opened = Database(path)
+            opened.identity = identity
+            _shared = opened  # only whole, for the lock-free path above
             _start_keeper()
         return _shared
 
