@@ -45,7 +45,7 @@ else:
         )
         names = dict(zip(options["material_code"], options["material_name"], strict=True))
         material = st.selectbox("Material", list(names), format_func=names.get, key="chart_material")
-    chart = shared_filters.figure(
+    chart, _ = shared_filters.figure(
         "open_requests_by_country",
         lambda rows: figures.open_requests_chart(rows, measure=measure, material=material),
         drawn=(measure, material),

@@ -164,7 +164,10 @@ def wall_chart(view: str, chart_vh: float, **extra) -> go.Figure:
         )
 
     query = "open_requests_by_country" if view == "requests" else "request_trend"
-    return shared_filters.figure(query, build, drawn=("wall", font_px, height, layout.chart_bars), **extra)
+    chart, _ = shared_filters.figure(
+        query, build, drawn=("wall", font_px, height, layout.chart_bars), **extra
+    )
+    return chart
 
 
 @st.fragment(run_every=settings.tick_seconds())

@@ -31,15 +31,16 @@ class SharedFigures:
         self._lock = threading.Lock()
         self.builds = 0
 
-    def get(self, db, asked: Hashable, build: Callable[[], Any]) -> Any:
+    def get(self, db, asked: Hashable, build: Callable[[], Any], *, version: Hashable = None) -> Any:
         """The figure for `asked` at the data version of `db` (a Database),
         built by `build()` unless another session has built it, or is building
-        it (then wait for that build).
+        it (then wait for that build). `version`: the one read before the
+        data `build` uses was queried, when that was done beforehand.
 
         The version is read again after a build: a figure whose data changed
         while it was built is returned, never kept.
         """
-        version = db.data_version
+        version = db.data_version if version is None else version
         key = (version, asked)
         with self._lock:
             if key in self._figures:

@@ -139,11 +139,16 @@ def query(name: str, **extra) -> pd.DataFrame:
     return dataset.database().query(name, shared_params(**extra))
 
 
-def figure(query_name: str, build: Callable[[pd.DataFrame], Any], *, drawn: Hashable = (), **extra):
-    """`build(rows)` of a query with the shared filters bound, once per data version,
-    query, filters and `drawn` (what else shapes the figure: a measure, a size),
+def figure(
+    query_name: str, build: Callable[[pd.DataFrame], Any], *, drawn: Hashable = (), **extra
+) -> tuple[Any, pd.DataFrame]:
+    """`build(rows)` and the rows of a query with the shared filters bound,
+    the figure built once per data version, query,
+    filters and `drawn` (what else shapes the figure: a measure, a size) and
     shared by every session of this server (shared_figures.py)."""
     db = dataset.database()
     params = shared_params(**extra)
+    version = db.data_version  # before the query: the rows are at least this new
+    rows = db.query(query_name, params)
     asked = (query_name, shared_figures.freeze(params), drawn)
-    return shared_figures.shared().get(db, asked, lambda: build(db.query(query_name, params)))
+    return shared_figures.shared().get(db, asked, lambda: build(rows), version=version), rows
