@@ -34,7 +34,7 @@ class Picture:
     changed_at: datetime | None
     built_at: datetime | None
     figures: list[tuple[str, str]]
-    by_country: pd.DataFrame
+    side_html: str
     deck: figures.DeckSpec | None
     legend: list[tuple[str, str]]
     arcs_shown: str
@@ -59,7 +59,13 @@ def fetch(view: str, day: date) -> Picture:
     started = time.perf_counter()
     bounded = {"date_to": min(shared_filters.current_filters().date_to or day, day)}
     headline = shared_filters.query("wall_figures", as_of=day, **bounded).iloc[0]
-    by_country = shared_filters.query("open_requests_by_country", as_of=day)
+    # The side panel and the headline's materials: built once for every screen showing them.
+    (side_html, most_missing), _ = shared_filters.figure(
+        "open_requests_by_country",
+        lambda rows: (wall.countries_html(rows, limit=layout.side_rows), wall.most_requested_missing(rows)),
+        drawn=("wall side", layout.side_rows),
+        as_of=day,
+    )
     stamps = dataset.database().query("data_freshness")
     deck, legend, arcs_shown, flights, closures, chart = None, [], "", None, "", None
     if view == "map":
@@ -88,11 +94,11 @@ def fetch(view: str, day: date) -> Picture:
         built_at=_datetime(stamps.at[0, "built_at"]),
         figures=[
             ("Open requests", f"{headline.open_requests:,}"),
-            *wall.most_requested_missing(by_country),
+            *most_missing,
             ("Shipments in transit", f"{headline.shipments_in_transit:,}"),
             (f"Patients moved, 7 days to {day:%d %b}", f"{headline.patients_last_7_days:,}"),
         ],
-        by_country=by_country,
+        side_html=side_html,
         deck=deck,
         legend=legend,
         arcs_shown=arcs_shown,
@@ -118,7 +124,7 @@ def draw(picture: Picture, trouble: str | None) -> None:
     with main, st.container(key="wall_main"):
         draw_view(picture)
     with side, st.container(key="wall_side"):
-        st.html(wall.countries_html(picture.by_country, limit=layout.side_rows))
+        st.html(picture.side_html)
     st.html(
         f"<div class='wall-footer'>{html.escape(text)} · "
         f"Screen refreshed {picture.fetched_at:%H:%M:%S} UTC in "

@@ -189,3 +189,18 @@ def _values(array) -> list:
     if isinstance(array, dict):
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
     return array
+
+
+def test_two_wall_screens_on_the_same_view_cost_one_map_and_one_side_panel(app_db, monkeypatch):
+    from reliefhub import wall
+    from tests.test_wall import html_of, run_wall
+
+    decks, panels = [], []
+    monkeypatch.setattr(figures, "movement_deck", _counted(figures.movement_deck, decks))
+    monkeypatch.setattr(wall, "countries_html", _counted(wall.countries_html, panels))
+    screens = [run_wall(rotate=["map"], country=["FRA"]) for _ in range(2)]
+    assert not any(screen.exception for screen in screens)
+    assert (len(decks), len(panels)) == (1, 1)
+    assert html_of(screens[0]).count("wall-side") == html_of(screens[1]).count("wall-side") >= 1
+    run_wall(rotate=["map"], country=["ITA"])
+    assert (len(decks), len(panels)) == (2, 2)
