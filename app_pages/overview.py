@@ -25,17 +25,16 @@ with left:
     maps.movements_map("cargo_kind", key="overview_map", size_px=OVERVIEW_MAP_PX, selectable=False)
 with right:
     st.subheader("Open requests")
-    by_country = shared_filters.query("open_requests_by_country", as_of=as_of)
+    chart, by_country = shared_filters.figure(
+        "open_requests_by_country",
+        lambda rows: figures.open_requests_chart(rows, measure="count"),
+        drawn="count",
+        as_of=as_of,
+    )
     if by_country.empty:
         st.info("No requests are open for these filters.")
     else:
-        st.plotly_chart(
-            figures.open_requests_chart(by_country, measure="count"),
-            config={"displaylogo": False},
-            key="overview_requests_chart",
-        )
-    trend = shared_filters.query("request_trend")
+        st.plotly_chart(chart, config={"displaylogo": False}, key="overview_requests_chart")
+    chart, trend = shared_filters.figure("request_trend", figures.request_trend_chart)
     if len(trend):
-        st.plotly_chart(
-            figures.request_trend_chart(trend), config={"displaylogo": False}, key="overview_trend_chart"
-        )
+        st.plotly_chart(chart, config={"displaylogo": False}, key="overview_trend_chart")

@@ -45,8 +45,14 @@ else:
         )
         names = dict(zip(options["material_code"], options["material_name"], strict=True))
         material = st.selectbox("Material", list(names), format_func=names.get, key="chart_material")
+    chart, _ = shared_filters.figure(
+        "open_requests_by_country",
+        lambda rows: figures.open_requests_chart(rows, measure=measure, material=material),
+        drawn=(measure, material),
+        as_of=as_of,
+    )
     st.plotly_chart(
-        figures.open_requests_chart(by_country, measure=measure, material=material),
+        chart,
         config={"displaylogo": False},
         key="open_requests_chart",
     )

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pandas as pd
-import pydeck as pdk
+import plotly.graph_objects as go
 import streamlit as st
 
 from reliefhub import confidence, figures, wall
@@ -34,13 +34,13 @@ class Picture:
     changed_at: datetime | None
     built_at: datetime | None
     figures: list[tuple[str, str]]
-    by_country: pd.DataFrame
-    deck: pdk.Deck | None
+    side_html: str
+    deck: figures.DeckSpec | None
     legend: list[tuple[str, str]]
     arcs_shown: str
     flights: pd.DataFrame | None
-    closed: pd.DataFrame | None
-    trend: pd.DataFrame | None
+    closures: str
+    chart: go.Figure | None
     fetched_at: datetime
     server_ms: float
 
@@ -59,9 +59,15 @@ def fetch(view: str, day: date) -> Picture:
     started = time.perf_counter()
     bounded = {"date_to": min(shared_filters.current_filters().date_to or day, day)}
     headline = shared_filters.query("wall_figures", as_of=day, **bounded).iloc[0]
-    by_country = shared_filters.query("open_requests_by_country", as_of=day)
+    # The side panel and the headline's materials: built once for every screen showing them.
+    (side_html, most_missing), _ = shared_filters.figure(
+        "open_requests_by_country",
+        lambda rows: (wall.countries_html(rows, limit=layout.side_rows), wall.most_requested_missing(rows)),
+        drawn=("wall side", layout.side_rows),
+        as_of=day,
+    )
     stamps = dataset.database().query("data_freshness")
-    deck, legend, arcs_shown, flights, closed, trend = None, [], "", None, None, None
+    deck, legend, arcs_shown, flights, closures, chart = None, [], "", None, "", None
     if view == "map":
         deck, flows = maps.movements_deck(
             "cargo_kind",
@@ -74,11 +80,13 @@ def fetch(view: str, day: date) -> Picture:
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "requests":
-        closed = shared_filters.query("closed_requests", as_of=day)
+        closures = confidence.closures_html(shared_filters.query("closed_requests", as_of=day), limit=2)
+        # A shorter chart leaves room for the requests closed before all of them arrived.
+        chart = wall_chart(view, layout.main_vh * (0.7 if closures else 1), as_of=day)
     elif view == "flights":
         flights = shared_filters.query("recent_flights", as_of=day, limit=layout.table_rows)
     elif view == "trend":
-        trend = shared_filters.query("request_trend", **bounded)
+        chart = wall_chart(view, layout.main_vh, **bounded)
     return Picture(
         view=view,
         day=day,
@@ -86,17 +94,17 @@ def fetch(view: str, day: date) -> Picture:
         built_at=_datetime(stamps.at[0, "built_at"]),
         figures=[
             ("Open requests", f"{headline.open_requests:,}"),
-            *wall.most_requested_missing(by_country),
+            *most_missing,
             ("Shipments in transit", f"{headline.shipments_in_transit:,}"),
             (f"Patients moved, 7 days to {day:%d %b}", f"{headline.patients_last_7_days:,}"),
         ],
-        by_country=by_country,
+        side_html=side_html,
         deck=deck,
         legend=legend,
         arcs_shown=arcs_shown,
         flights=flights,
-        closed=closed,
-        trend=trend,
+        closures=closures,
+        chart=chart,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
     )
@@ -116,7 +124,7 @@ def draw(picture: Picture, trouble: str | None) -> None:
     with main, st.container(key="wall_main"):
         draw_view(picture)
     with side, st.container(key="wall_side"):
-        st.html(wall.countries_html(picture.by_country, limit=layout.side_rows))
+        st.html(picture.side_html)
     st.html(
         f"<div class='wall-footer'>{html.escape(text)} · "
         f"Screen refreshed {picture.fetched_at:%H:%M:%S} UTC in "
@@ -133,28 +141,39 @@ def draw_view(picture: Picture) -> None:
         with st.container(key="wall_map"):
             st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
         st.html(wall.legend_html(picture.legend, picture.arcs_shown))
-    elif picture.view in ("requests", "trend"):
-        font_px = round(wall.CHART_FONT_PX * settings.map_scale)
-        closures = confidence.closures_html(picture.closed, limit=2) if picture.view == "requests" else ""
-        # A shorter chart leaves room for the requests closed before all of them arrived.
-        chart_vh = layout.main_vh * (0.7 if closures else 1)
-        if picture.view == "requests":
+    elif picture.chart is not None:
+        st.plotly_chart(picture.chart, config={"displayModeBar": False, "staticPlot": True}, key="wall_chart")
+        if picture.closures:
+            st.html(picture.closures)
+    else:
+        st.html(wall.flights_html(picture.flights))
+
+
+def wall_chart(view: str, chart_vh: float, **extra) -> go.Figure:
+    """The requests or trend chart at the wall's sizes (the query's parameters
+    in `extra`), built once for every screen showing it."""
+    font_px = round(wall.CHART_FONT_PX * settings.map_scale)
+    height = round(chart_vh / 100 * 1080 * settings.map_scale)
+
+    def build(rows: pd.DataFrame):
+        if view == "requests":
             chart = figures.open_requests_chart(
-                picture.by_country, measure="count", max_bars=layout.chart_bars, font_px=font_px
+                rows, measure="count", max_bars=layout.chart_bars, font_px=font_px
             )
         else:
-            chart = figures.request_trend_chart(picture.trend, font_px=font_px)
-        chart.update_layout(
-            height=round(chart_vh / 100 * 1080 * settings.map_scale),
+            chart = figures.request_trend_chart(rows, font_px=font_px)
+        return chart.update_layout(
+            height=height,
             legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
             margin={"t": 5 * font_px, "b": 2 * font_px},
             title={"yref": "container", "y": 1.0, "yanchor": "top", "x": 0},
         )
-        st.plotly_chart(chart, config={"displayModeBar": False, "staticPlot": True}, key="wall_chart")
-        if closures:
-            st.html(closures)
-    else:
-        st.html(wall.flights_html(picture.flights))
+
+    query = "open_requests_by_country" if view == "requests" else "request_trend"
+    chart, _ = shared_filters.figure(
+        query, build, drawn=("wall", font_px, height, layout.chart_bars), **extra
+    )
+    return chart
 
 
 @st.fragment(run_every=settings.tick_seconds())

@@ -410,6 +410,9 @@ def add_bench_command(commands) -> None:
         "--wall-every", type=int, default=30, help="the wall screens' rotate_every, seconds"
     )
     sessions.add_argument(
+        "--compare-with", help="another checkout of the hub (e.g. main's worktree) measured in the same run"
+    )
+    sessions.add_argument(
         "--db", help="measure this database (e.g. the built-in one) instead of synthetic ones"
     )
     # Several scales are measured one per process: each child writes its figures here.

@@ -67,12 +67,19 @@ def _share(delivered: float, requested: float) -> str:
     return "under 1 %" if percent == 0 and delivered > 0 else f"{percent} %"
 
 
+def closed_when(status: str, closed_on: date | None, *, year: bool = True) -> str:
+    """'withdrawn 22 Apr 2020'; 'closed on a date not stated' when the record gives none."""
+    if closed_on is None or pd.isna(closed_on):
+        return f"{status} on a date not stated"
+    return f"{status} {closed_on.day} {closed_on:%b}" + (f" {closed_on.year}" if year else "")
+
+
 def closure_summary(
-    status: str, closed_on: date, requested, delivered: float, unstated_deliveries: int, unit: str
+    status: str, closed_on: date | None, requested, delivered: float, unstated_deliveries: int, unit: str
 ) -> str:
     """'withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)'. Deliveries of
     unstated quantity make the share a lower bound, and say so."""
-    when = f"{status} {closed_on.day} {closed_on:%b %Y}"
+    when = closed_when(status, closed_on)
     unit = SHORT_UNITS.get(unit, unit)
     plural = "y" if unstated_deliveries == 1 else "ies"
     deliveries = f"{unstated_deliveries} deliver{plural} of unstated quantity"
@@ -94,7 +101,7 @@ def closure_summaries(closed: pd.DataFrame) -> list[str]:
     return [
         closure_summary(
             r.status_as_of,
-            pd.Timestamp(r.closed_on).date(),
+            None if pd.isna(r.closed_on) else pd.Timestamp(r.closed_on).date(),
             r.requested_quantity,
             r.delivered_quantity,
             int(r.unstated_deliveries),
@@ -122,10 +129,11 @@ def closures_html(closed: pd.DataFrame | None, limit: int = 3) -> str:
     if closed is None or closed.empty:
         return ""
     rows = []
-    groups = closed.groupby(["requester_country", "status_as_of", "closed_on"], sort=False)
+    groups = closed.groupby(["requester_country", "status_as_of", "closed_on"], sort=False, dropna=False)
     for (country, status, closed_on), group in list(groups)[:limit]:
         nothing = int(((group["delivered_quantity"] == 0) & (group["unstated_deliveries"] == 0)).sum())
-        line = f"{len(group)} {status} {pd.Timestamp(closed_on):%d %b} with needs unmet" + (
+        when = closed_when(status, None if pd.isna(closed_on) else pd.Timestamp(closed_on), year=False)
+        line = f"{len(group)} {when} with needs unmet" + (
             f", {nothing} with nothing recorded as delivered" if nothing else ""
         )
         rows.append(

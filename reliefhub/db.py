@@ -7,6 +7,7 @@ a cache bounded in bytes that is emptied whenever the data changes.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -109,6 +110,14 @@ class ResultCache:
             self._bytes = 0
 
 
+def duckdb_threads() -> int:
+    """Threads each query may use: the cores this process may run on (DuckDB
+    counts the machine's), or RELIEFHUB_DUCKDB_THREADS. Every session's query
+    shares them; more threads than cores made concurrent queries slower
+    (docs/benchmark.md)."""
+    return int(os.environ.get("RELIEFHUB_DUCKDB_THREADS") or len(os.sched_getaffinity(0)))
+
+
 def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Migrate the file if it is older than the code, open it and read every
     block of it once, so damage shows at once."""
@@ -116,7 +125,7 @@ def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         if not read_only:
             migrations.migrate(path, say=lambda text: print(text, file=sys.stderr))
-        connection = duckdb.connect(str(path), read_only=read_only)
+        connection = duckdb.connect(str(path), read_only=read_only, config={"threads": duckdb_threads()})
         backups.verify(connection)
     except duckdb.IOException as error:
         if connection is not None:
@@ -135,6 +144,11 @@ class FiguresOutOfDate(RuntimeError):
 # write's cursor and a cursor that still reads the data as it was before the
 # write began: the models catch up.
 AFTER_WRITE = (models.catch_up,)
+
+
+# Numbers each Database opened in this process, so a reopened file's data
+# version never equals the one before it.
+_openings = itertools.count()
 
 
 class Database:
@@ -171,7 +185,14 @@ class Database:
         # per query costs time: each thread (a session's script run) keeps its own.
         self._cursors = threading.local()
         self._version = 0
+        self._opened = next(_openings)
         self._write_lock = threading.RLock()
+
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """Changes with every write or refresh and every reopening of the file:
+        figures built from the data are kept under it (shared_figures.py)."""
+        return self._opened, self._version
 
     def query(self, name: str, params: dict | None = None) -> pd.DataFrame:
         """Run queries/<name>.sql with its named parameters taken from params.
@@ -309,6 +330,13 @@ def file_identity(path: Path) -> tuple[int, int]:
     return stat.st_ino, stat.st_dev
 
 
+def _same_file(path: Path, identity: tuple[int, int]) -> bool:
+    try:
+        return file_identity(path) == identity
+    except FileNotFoundError:
+        return False
+
+
 _shared: Database | None = None
 _shared_lock = threading.Lock()
 
@@ -321,6 +349,12 @@ def shared_database() -> Database:
     """
     global _shared
     path = database_path()
+    current = _shared
+    # Without the lock when the same file is still there: every query of every
+    # session asks, and under load the threads queued for the lock held across
+    # the file checks (most of a rerun's time at twenty sessions).
+    if current is not None and current.path == path and _same_file(path, current.identity):
+        return current
     with _shared_lock:
         if not path.exists() and _shared is not None and _shared.path == path and _shared.holds_changes():
             _shared.fault = faults.missing(path, _shown(backups.latest(path)))
@@ -330,8 +364,9 @@ def shared_database() -> Database:
         if _shared is None or _shared.path != path or _shared.identity != identity:
             if _shared is not None:
                 _shared.close()
-            _shared = Database(path)
-            _shared.identity = identity
+            opened = Database(path)
+            opened.identity = identity
+            _shared = opened  # only whole, for the lock-free path above
             _start_keeper()
         return _shared
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import json
 import math
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
@@ -146,9 +147,11 @@ def flow_tooltip(row) -> str:
 
 
 def place_tooltip(row) -> str:
+    """A place's tooltip from a row of movement_places (itertuples: iterrows
+    builds a Series per row, the slowest part of a map's build)."""
     return (
-        f"{row['name']} ({row['iso3']}) · {plural(int(row['departures']), 'departure')}"
-        f" · {plural(int(row['arrivals']), 'arrival')}"
+        f"{row.name} ({row.iso3}) · {plural(int(row.departures), 'departure')}"
+        f" · {plural(int(row.arrivals), 'arrival')}"
     )
 
 
@@ -257,7 +260,7 @@ def movement_deck(
     screen = flowmap.Screen(frame, round(size_px[0] * scale), round(size_px[1] * scale))
     flows = _arc_style(flows, colour_by, scale, replay_day)
     edges = flowmap.edge_markers(flows, screen, label_px)
-    places = places.assign(tooltip=[place_tooltip(r) for _, r in places.iterrows()])
+    places = places.assign(tooltip=[place_tooltip(r) for r in places.itertuples(index=False)])
     busiest_place = max(int(places["movements"].max()), 1) if len(places) else 1
     places["radius"] = (3 + 7 * (places["movements"] / busiest_place) ** 0.5) * scale
     labels = _labels(places, edges, screen, label_px)
@@ -286,6 +289,30 @@ def movement_deck(
         map_style=blank_map_style(),
         tooltip={"text": "{tooltip}"},
     )
+
+
+@dataclass(frozen=True)
+class DeckSpec:
+    """A deck serialized once, to be drawn by any number of sessions.
+
+    st.pydeck_chart reads a pydeck.Deck's `to_json()`, its tooltip and its
+    Mapbox key, and converts its layers' DataFrames in place first (the
+    serializer fails on pandas 3 frames): a Deck shared between session
+    threads would be changed under them, and serialized on every rerun.
+    """
+
+    json: str
+    _tooltip: dict
+    mapbox_key = None
+
+    def to_json(self) -> str:
+        return self.json
+
+
+def deck_spec(deck: pdk.Deck) -> DeckSpec:
+    """The deck's JSON as st.pydeck_chart would make it, made once (pydeck
+    holds a layer's DataFrame as records already)."""
+    return DeckSpec(deck.to_json(), deck._tooltip)
 
 
 def _basemap_layer(basemap_url: str) -> pdk.Layer:

@@ -80,7 +80,12 @@ def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str
 
 
 def replay_payload(
-    deck: pdk.Deck, daily: pd.DataFrame, *, first_day: date, last_day: date, scale: float = 1.0
+    deck: figures.DeckSpec | pdk.Deck,
+    daily: pd.DataFrame,
+    *,
+    first_day: date,
+    last_day: date,
+    scale: float = 1.0,
 ) -> dict:
     """What the browser needs to play the replay: the map's deck (its arcs
     each with their `series`), the days, and the map's arc rules."""

@@ -135,6 +135,15 @@ def test_the_load_is_bounded():
     assert bench_sessions.load_from(argparse.Namespace()).closed == SessionLoad().closed
 
 
+def test_another_checkout_to_compare_with_reaches_a_child_process(tmp_path):
+    args = argparse.Namespace(sessions="1", open_sessions="", compare_with=str(tmp_path))
+    load = bench_sessions.load_from(args)
+    assert load.compare_with == tmp_path
+    line = bench_sessions.command_line(args)
+    assert line[line.index("--compare-with") + 1] == str(tmp_path)
+    assert "--compare-with" not in bench_sessions.command_line(argparse.Namespace(sessions="1"))
+
+
 def test_sessions_rerun_the_hub_and_the_floor_app_in_both_modes(tmp_path):
     db_path = tmp_path / "built-in.duckdb"
     build_database(DATA_DIR, db_path)

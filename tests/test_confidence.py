@@ -2,10 +2,11 @@
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from reliefhub import imports, operations
-from reliefhub.confidence import closure_summary, stated_figure
+from reliefhub.confidence import closed_table, closure_summary, closures_html, stated_figure
 from tests.conftest import no_filters
 from tests.test_imports import write
 from tests.test_operations import BASE, WHO
@@ -113,3 +114,27 @@ def test_a_withdrawn_request_leaves_the_open_list_and_keeps_its_deliveries(writa
         "status_as_of",
     ]
     assert closed[columns].values.tolist() == [["req-esp-ventilators", 500.0, 50.0, 0, "withdrawn"]]
+
+
+def test_a_request_closed_on_a_date_not_stated_says_so_on_the_page_and_the_wall():
+    # The 1M synthetic database has such requests: the Open requests page failed on them.
+    closed = pd.DataFrame(
+        {
+            "requester_country": ["Italy", "Spain"],
+            "material_name": ["Ventilators", "Masks"],
+            "request_id": ["r1", "r2"],
+            "status_as_of": ["closed", "withdrawn"],
+            "closed_on": [pd.NaT, pd.Timestamp("2020-04-22")],
+            "requested_quantity": [10.0, 500.0],
+            "delivered_quantity": [0.0, 50.0],
+            "unstated_deliveries": [0, 0],
+            "unit": ["units", "units"],
+        }
+    )
+    assert closed_table(closed)["outcome"].tolist() == [
+        "closed on a date not stated with nothing recorded as delivered (0 of 10 units)",
+        "withdrawn 22 Apr 2020 with 10 % delivered (50 of 500 units)",
+    ]
+    wall = closures_html(closed)
+    assert "1 closed on a date not stated with needs unmet, 1 with nothing recorded as delivered" in wall
+    assert "1 withdrawn 22 Apr with needs unmet" in wall

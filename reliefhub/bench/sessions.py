@@ -24,6 +24,7 @@ that did not finish, or a page showing an exception).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import statistics
 import time
@@ -37,7 +38,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from reliefhub.bench import Measurement, ms, streamlit_server, text_table
+from reliefhub.bench import Measurement, ms, streamlit_server, text_table, working_copy
 
 # url_path of each page the load visits: overview (the default page), movements, open requests, wall.
 HUB_PAGES = ("", "movements", "requests", "wall")
@@ -48,6 +49,9 @@ DATES_KEY = "dates"
 MAX_SESSIONS = 200
 MAX_SECONDS = 600
 RERUN_TIMEOUT_S = 120.0
+# Sessions opening at the same time: people arrive over some minutes, not in
+# one instant (sixty first runs at once at 1,000,000 shipments outlasted the timeout).
+OPENING_AT_ONCE = 5
 EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
 FINISHED_OK = (
     ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
@@ -66,6 +70,8 @@ class SessionLoad:
     walls: int = 0
     wall_every_s: int = 30
     seed: int = 2020
+    # Another checkout of the hub (e.g. main's) to measure in the same run: before and after.
+    compare_with: Path | None = None
 
     def __post_init__(self):
         if any(not 1 <= n <= MAX_SESSIONS for n in (*self.closed, *self.open)) or self.walls > MAX_SESSIONS:
@@ -196,7 +202,11 @@ def fresh_window(rng: random.Random, first: str, last: str) -> list[str]:
 
 async def open_session(base: str, page: str, query: str = "") -> tuple[Session, Rerun]:
     url = base.replace("http://", "ws://") + "/_stcore/stream"
-    connection = await connect(url, subprotocols=["streamlit"], origin=base, max_size=None)
+    # No keepalive pings: a server busy with sixty sessions answered them late
+    # and the client dropped the connection; a browser's tab stays open.
+    connection = await connect(
+        url, subprotocols=["streamlit"], origin=base, max_size=None, ping_interval=None
+    )
     session = Session(connection)
     return session, await session.rerun(page, query)
 
@@ -223,9 +233,14 @@ async def put_load(base: str, pages, sessions: int, think_s: float | None, load:
     """Open every session (its first run not counted), then measure for load.duration_s."""
     rng = random.Random(load.seed)
     wall_query = f"rotate=map,requests,flights&rotate_every={load.wall_every_s}"
+    opening = asyncio.Semaphore(OPENING_AT_ONCE)
+
+    async def arrive(page: str, query: str = ""):
+        async with opening:
+            return await open_session(base, page, query)
+
     opened = await asyncio.gather(
-        *[open_session(base, pages[0]) for _ in range(sessions)],
-        *[open_session(base, "wall", wall_query) for _ in range(walls)],
+        *[arrive(pages[0]) for _ in range(sessions)], *[arrive("wall", wall_query) for _ in range(walls)]
     )
     start = time.monotonic()
     people, screens = Tally(start, start + load.duration_s), Tally(start, start + load.duration_s)
@@ -259,22 +274,30 @@ def measurement(target: str, how: str, scale: int, tally: Tally) -> Measurement:
 
 
 def bench_sessions(db_path: Path, scale: int, load: SessionLoad, say=print) -> list[Measurement]:
-    """The load on the hub and on the floor app, side by side, one session count at a time."""
+    """The load on the hub (and on another checkout of it) and on the floor app, side by side,
+    one session count at a time."""
     results = []
     log = Path(db_path).with_suffix
-    with (
-        streamlit_server("app.py", db_path, log(".hub.log")) as (_, hub),
-        streamlit_server(FLOOR_APP, db_path, log(".floor.log")) as (_, floor),
-    ):
+    with contextlib.ExitStack() as servers:
+        targets = [
+            ("hub", servers.enter_context(streamlit_server("app.py", db_path, log(".hub.log")))[1], HUB_PAGES)
+        ]
+        if load.compare_with:
+            # A server of its own needs a file of its own: a DuckDB file has one writer.
+            other = working_copy(db_path, Path(db_path).parent, "compared-" + Path(db_path).name)
+            server = streamlit_server("app.py", other, log(".compared.log"), checkout=load.compare_with)
+            targets.append(("hub-compared", servers.enter_context(server)[1], HUB_PAGES))
+        floor = servers.enter_context(streamlit_server(FLOOR_APP, db_path, log(".floor.log")))[1]
+        targets.append(("floor", floor, FLOOR_PAGES))
         for mode, sessions, think_s, walls in load.runs():
-            for target, base, pages in (("hub", hub, HUB_PAGES), ("floor", floor, FLOOR_PAGES)):
-                screens = walls if target == "hub" else 0
+            for target, base, pages in targets:
+                screens = 0 if target == "floor" else walls
                 how = f"{mode} {sessions}" + (f" +{screens} walls" if screens else "")
                 people, wall_tally = asyncio.run(put_load(base, pages, sessions, think_s, load, screens))
                 results.append(measured := measurement(target, how, scale, people))
-                say(f"    {target:<5} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")
+                say(f"    {target:<12} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")
                 if screens:
-                    results.append(measurement("hub-walls", how, scale, wall_tally))
+                    results.append(measurement(f"{target}-walls", how, scale, wall_tally))
     return results
 
 
@@ -305,6 +328,7 @@ def load_from(args) -> SessionLoad:
         walls=getattr(args, "walls", default.walls),
         wall_every_s=getattr(args, "wall_every", default.wall_every_s),
         seed=getattr(args, "seed", default.seed),
+        compare_with=Path(args.compare_with) if getattr(args, "compare_with", None) else None,
     )
 
 
@@ -315,6 +339,7 @@ def command_line(args) -> list[str]:
         "--sessions", ",".join(map(str, load.closed)), "--open-sessions", ",".join(map(str, load.open)),
         "--think", str(load.think_s), "--duration", str(load.duration_s), "--walls", str(load.walls),
         "--wall-every", str(load.wall_every_s),
+        *(["--compare-with", str(load.compare_with)] if load.compare_with else []),
     ]  # fmt: skip
 
 
@@ -327,8 +352,6 @@ def describe(load: SessionLoad) -> str:
 def on_database(db_path: Path, cache_dir: Path, load: SessionLoad, say=print) -> list[Measurement]:
     """The sessions part against a given database (a private copy of it); its scale is its shipments."""
     import duckdb
-
-    from reliefhub.bench import working_copy
 
     copy = working_copy(db_path, cache_dir / "work", "bench-sessions.duckdb")
     with duckdb.connect(str(copy), read_only=True) as con:

@@ -3,9 +3,13 @@ the sidebar, kept in the link, and bound to every query a page runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
+from reliefhub import shared_figures
 from reliefhub.filters import MODES, Filters
 from reliefhub.ui import dataset, url_state
 
@@ -133,3 +137,18 @@ def shared_params(**extra) -> dict:
 def query(name: str, **extra) -> pd.DataFrame:
     """Run a query with the shared filters (and any extra parameters) bound."""
     return dataset.database().query(name, shared_params(**extra))
+
+
+def figure(
+    query_name: str, build: Callable[[pd.DataFrame], Any], *, drawn: Hashable = (), **extra
+) -> tuple[Any, pd.DataFrame]:
+    """`build(rows)` and the rows of a query with the shared filters bound,
+    the figure built once per data version, query,
+    filters and `drawn` (what else shapes the figure: a measure, a size) and
+    shared by every session of this server (shared_figures.py)."""
+    db = dataset.database()
+    params = shared_params(**extra)
+    version = db.data_version  # before the query: the rows are at least this new
+    rows = db.query(query_name, params)
+    asked = (query_name, shared_figures.freeze(params), drawn)
+    return shared_figures.shared().get(db, asked, lambda: build(rows), version=version), rows
