@@ -464,10 +464,12 @@ def _save(
     values: dict | None = None,
     record_id: str | None = None,
     changes: dict | None = None,
+    seen_change: int | None = None,
 ) -> Change:
     """Add `values`, or apply `changes` to the stored `record_id`: check, write
-    and audit in one transaction. The stored row is read inside it, so a change
-    saved meanwhile by someone else is built upon, never overwritten."""
+    and audit in one transaction. The stored row is read inside it; given
+    `seen_change` (seen_change() when the form was opened), a record someone
+    else changed since is refused, naming who and when."""
     _check_table(table)
     problems = who_problem(who, FORM)
     if problems:
@@ -488,6 +490,10 @@ def _save(
                     problem = Problem(FORM, 1, key, as_text(changes[key]), "an ID cannot be changed")
                     raise Rollback(Change(table, record_id, problems=[problem]))
                 stored = _fetch_row(cur, table, record_id)
+                if seen_change is not None and (since := changed_since(cur, table, record_id, seen_change)):
+                    raise Rollback(
+                        Change(table, record_id, problems=[Problem(FORM, 1, key, record_id, since)])
+                    )
                 if stored is None:
                     problem = Problem(FORM, 1, key, record_id, f"there is no {noun} with this ID")
                     raise Rollback(Change(table, record_id, problems=[problem]))
@@ -512,10 +518,46 @@ def add_record(db: Database, table: str, values: dict, *, who: Identity) -> Chan
 
 
 def update_record(
-    db: Database, table: str, record_id: str, changes: dict, *, who: Identity, action: str = "update"
+    db: Database,
+    table: str,
+    record_id: str,
+    changes: dict,
+    *,
+    who: Identity,
+    action: str = "update",
+    seen_change: int | None = None,
 ) -> Change:
-    """Change some fields of a stored record; the others stay as stored."""
-    return _save(db, table, who=who, action=action, record_id=record_id, changes=changes)
+    """Change some fields of a stored record; the others stay as stored.
+    Refused when the record changed after `seen_change` (see _save)."""
+    return _save(
+        db, table, who=who, action=action, record_id=record_id, changes=changes, seen_change=seen_change
+    )
+
+
+def seen_change(db: Database, table: str, record_id: str) -> int:
+    """The record's latest change id (0: none), to hand back with the form's save."""
+    found = db.connection.cursor().execute(
+        "SELECT coalesce(max(change_id), 0) FROM audit_log WHERE table_name = $table AND record_id = $id",
+        {"table": table, "id": record_id},
+    )
+    return found.fetchone()[0]
+
+
+def changed_since(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, seen: int) -> str | None:
+    """Who changed the record after change `seen`, and when, in words; None if nobody did."""
+    found = cur.execute(
+        "SELECT changed_by, strftime(timezone('UTC', changed_at), '%d %b %Y %H:%M') FROM audit_log "
+        "WHERE table_name = $table AND record_id = $id "
+        "AND change_id > $seen ORDER BY change_id DESC LIMIT 1",
+        {"table": table, "id": record_id, "seen": seen},
+    ).fetchone()
+    if found is None:
+        return None
+    who, when = found
+    return (
+        f"{who} changed this record at {when} UTC, after you opened it: "
+        "nothing was saved. Reload it to see their change, then make yours again."
+    )
 
 
 def change_status(
