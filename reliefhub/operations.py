@@ -561,7 +561,14 @@ def changed_since(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, se
 
 
 def change_status(
-    db: Database, table: str, record_id: str, status: str, *, who: Identity, dates: dict | None = None
+    db: Database,
+    table: str,
+    record_id: str,
+    status: str,
+    *,
+    who: Identity,
+    dates: dict | None = None,
+    seen_change: int | None = None,
 ) -> Change:
     """A request partially fulfilled, a shipment delivered, a flight landed."""
     if table not in STATUS_DATES:
@@ -569,14 +576,26 @@ def change_status(
     unknown = set(dates or {}) - set(STATUS_DATES[table])
     if unknown:
         raise ValueError(f"not a status date of {table}: {', '.join(sorted(unknown))}")
-    return update_record(db, table, record_id, {"status": status, **(dates or {})}, who=who, action="status")
+    changes = {"status": status, **(dates or {})}
+    return update_record(db, table, record_id, changes, who=who, action="status", seen_change=seen_change)
 
 
 def link_shipment(
-    db: Database, shipment_id: str, *, request_id: str | None, flight_id: str | None, who: Identity
+    db: Database,
+    shipment_id: str,
+    *,
+    request_id: str | None,
+    flight_id: str | None,
+    who: Identity,
+    seen_change: int | None = None,
 ) -> Change:
     """Link a shipment to the request it answers and the flight that carried it
     (None unlinks). A request's fulfilment then follows from its delivered shipments."""
     return update_record(
-        db, "shipments", shipment_id, {"request_id": request_id, "flight_id": flight_id}, who=who
+        db,
+        "shipments",
+        shipment_id,
+        {"request_id": request_id, "flight_id": flight_id},
+        who=who,
+        seen_change=seen_change,
     )

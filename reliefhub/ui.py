@@ -306,12 +306,20 @@ def start_page(title: str | None) -> None:
     remove_stale_upload_copies()
     if database().fault:
         st.error(database().fault, icon="⚠️")
+    if notice := store_notice():
+        st.warning(notice, icon="⚠️")
     synthetic_notice()
     if title is None:
         return
     first, last = data_bounds()
     st.title(title)
     st.caption(f"{filters_summary(current_filters())} · data from {first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def store_notice() -> str | None:
+    """ "store unreachable: figures as of HH:MM" while a shared store is away (store/replica.py)."""
+    store = database().store
+    return None if store is None else store.notice()
 
 
 def latest_backup() -> str | None:

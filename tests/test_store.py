@@ -16,12 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import reliefhub.db
 from reliefhub import imports, migrations, models, operations
 from reliefhub.__main__ import main
-from reliefhub.db import Database, open_database_at
+from reliefhub.db import Database, open_database_at, shared_database
 from reliefhub.loader import build_database
 from reliefhub.store import init, postgres, replica
 from tests.conftest import FIXTURE_DATA, new_request, no_filters, staff
+from tests.test_pages import run_page
 
 # ---------------------------------------------------------------- helpers
 
@@ -373,8 +375,17 @@ def test_a_store_that_stops_refuses_writes_and_recovers_without_a_restart(
         with pytest.raises(postgres.StoreUnreachable, match="nothing was saved"):
             operations.add_record(db, "requests", new_request("req-away", "ITA"), who=staff())
         assert operations.current_row(db, "requests", "req-away") is None
+        # A dashboard server started meanwhile on the replica says so on its pages.
+        monkeypatch.setenv("RELIEFHUB_DB", str(tmp_path / "replica.duckdb"))
+        page = run_page("pages/overview.py")
+        assert [w.value for w in page.warning if w.value.startswith("store unreachable: figures as of ")]
+        assert page.metric  # the figures are still shown, from the replica
         server.start()
         assert wait_until(lambda: db.store.reachable, 5.0)
         assert db.store.notice() is None
         assert operations.add_record(db, "requests", new_request("req-back", "ITA"), who=staff()).ok
+        assert wait_until(lambda: shared_database().store.reachable, 5.0)
+        assert not [w for w in run_page("pages/overview.py").warning if "store unreachable" in w.value]
+        shared_database().close()
+        monkeypatch.setattr(reliefhub.db, "_shared", None)  # the next test opens its own
         db.close()
