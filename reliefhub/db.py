@@ -232,7 +232,8 @@ class Database:
     def follow_store(self, pg) -> int:
         """Apply the store's changes after this replica's position (see
         store/replica.py); returns how many were applied."""
-        if self.stale or models.last_change(self._cursor()) >= replica.store_position(pg):
+        replica.check_not_behind(pg, self._cursor())
+        if self.stale or models.last_change(self._cursor()) == replica.store_position(pg):
             return 0
         with self._writing() as cursor, self._changing(cursor) as after_write:
             applied = replica.pull(pg, cursor)

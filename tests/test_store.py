@@ -5,6 +5,10 @@ that goes away and comes back. Every test runs against a real PostgreSQL
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import unicodedata
@@ -17,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reliefhub.db
-from reliefhub import imports, migrations, models, operations
+from reliefhub import REPO_DIR, imports, migrations, models, operations
 from reliefhub.__main__ import main
 from reliefhub.db import Database, open_database_at, shared_database
 from reliefhub.loader import build_database
@@ -389,3 +393,58 @@ def test_a_store_that_stops_refuses_writes_and_recovers_without_a_restart(
         shared_database().close()
         monkeypatch.setattr(reliefhub.db, "_shared", None)  # the next test opens its own
         db.close()
+
+
+def test_a_command_line_import_killed_midway_leaves_none_of_it_in_the_store(replicas, tmp_path):
+    a, b = replicas
+    path = tmp_path / "requests.csv"
+    pd.DataFrame([new_request(f"req-killed-{i}", "ITA") for i in range(20_000)]).to_csv(path, index=False)
+    own = tmp_path / "cli-replica.duckdb"
+    replica.ensure_filled(own, a.store.url)
+    command = [sys.executable, "-m", "reliefhub", "import", str(path), "--kind", "requests", "--db", str(own)]
+    importer = subprocess.Popen(command, cwd=REPO_DIR, env=os.environ | {"RELIEFHUB_STORE": a.store.url})
+    with psycopg.connect(a.store.url, autocommit=True) as pg:
+        # Killed while it copies its rows into the store, inside the store's transaction.
+        copying = "SELECT tuples_processed FROM pg_stat_progress_copy WHERE command = 'COPY FROM'"
+        assert wait_until(lambda: (pg.execute(copying).fetchone() or (0,))[0] > 0, 120)
+        importer.send_signal(signal.SIGKILL)
+        importer.wait()
+        assert pg.execute(
+            "SELECT count(*) FROM requests WHERE request_id LIKE 'req-killed-%'"
+        ).fetchone() == (0,)
+        assert pg.execute("SELECT count(*) FROM audit_log").fetchone() == (0,)
+    # The lock died with it: the other servers write and serve at once.
+    assert operations.add_record(b, "requests", new_request("req-after-kill", "ESP"), who=staff()).ok
+    catch_up(a)
+    assert operations.current_row(a, "requests", "req-after-kill") is not None
+    assert models.differences(a.connection.cursor()) == {}
+
+
+def test_a_store_backed_up_with_pg_dump_and_restored_serves_new_replicas(replicas, postgres_server, tmp_path):
+    a, _ = replicas
+    assert operations.add_record(a, "requests", new_request("req-before-dump", "ITA"), who=staff()).ok
+    dump = tmp_path / "store.dump"
+    tools = postgres_server.bin
+    subprocess.run([tools / "pg_dump", "-Fc", "-f", dump, "-d", a.store.url], check=True)
+    assert operations.add_record(a, "requests", new_request("req-after-dump", "ITA"), who=staff()).ok
+    restored = postgres_server.new_database()
+    subprocess.run([tools / "pg_restore", "--no-owner", "-d", restored, dump], check=True)
+    # A server that saw the lost change refuses to write, says so, and is filled anew on restart.
+    a.store.url = restored
+    with pytest.raises(replica.StoreBehind):
+        operations.add_record(a, "requests", new_request("req-on-restored", "ITA"), who=staff())
+    assert a.store.notice().startswith("The shared store holds fewer changes than this server's replica")
+    a.close()
+    with psycopg.connect(restored, autocommit=True) as pg:
+        assert replica.needs_fill(a.path, pg).startswith("the file holds changes the store does not")
+    fresh = tmp_path / "after-restore.duckdb"
+    replica.ensure_filled(fresh, restored)
+    with duckdb.connect(str(fresh), read_only=True) as con:
+        ids = {
+            r
+            for (r,) in con.execute(
+                "SELECT request_id FROM requests WHERE request_id LIKE 'req-%-dump'"
+            ).fetchall()
+        }
+        assert ids == {"req-before-dump"}
+        assert models.differences(con) == {}

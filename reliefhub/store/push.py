@@ -34,6 +34,7 @@ def writing(store: replica.Replica, cursor: duckdb.DuckDBPyConnection) -> Iterat
         with postgres.connect(store.url) as pg, pg.transaction():
             pg.execute("SET LOCAL lock_timeout = '30s'")
             pg.execute("SELECT pg_advisory_xact_lock(%s)", (postgres.LOCK,))
+            replica.check_not_behind(pg, cursor)
             replica.pull(pg, cursor)
             position = replica.store_position(pg)
             yield
@@ -42,6 +43,9 @@ def writing(store: replica.Replica, cursor: duckdb.DuckDBPyConnection) -> Iterat
     except psycopg.OperationalError as error:
         store.lost(error)
         raise postgres.StoreUnreachable(unreachable_message()) from error
+    except replica.StoreBehind as error:
+        store.lost(error)
+        raise
     except postgres.StoreUnreachable as error:
         store.lost(error)
         raise postgres.StoreUnreachable(unreachable_message()) from error

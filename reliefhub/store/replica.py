@@ -57,6 +57,23 @@ def audit_columns_as_text(text_type: str) -> str:
     return ", ".join(f"{c}::{text_type}" if c in as_text else c for c in AUDIT_COLUMN_NAMES)
 
 
+class StoreBehind(postgres.StoreUnreachable):
+    """The store holds fewer changes than the replica: it was restored from an
+    older backup, or is another store. Writing stops; the replica is filled
+    anew when the server restarts."""
+
+    def __init__(self):
+        super().__init__(
+            "The shared store holds fewer changes than this server's replica (was it restored from a "
+            "backup?): nothing can be saved here. Restart this server to fill its replica from the store."
+        )
+
+
+def check_not_behind(pg: psycopg.Connection, cursor: duckdb.DuckDBPyConnection) -> None:
+    if models.last_change(cursor) > store_position(pg):
+        raise StoreBehind()
+
+
 class Replica:
     """The store as one server sees it: where it is, whether it answers, and
     since when the replica is known to hold all of it."""
@@ -74,9 +91,11 @@ class Replica:
         self.reachable, self.problem = False, str(error)
 
     def notice(self) -> str | None:
-        """What every page says while the store is away, or None."""
+        """What every page says while the store is away (or behind), or None."""
         if self.reachable:
             return None
+        if self.problem == str(StoreBehind()):
+            return self.problem
         shown = self.as_of.astimezone()
         return f"store unreachable: figures as of {shown:%H:%M}. Nothing can be saved until it is back."
 
