@@ -106,8 +106,8 @@ def sign_in_as(app, role: str, name: str | None = None, countries: tuple[str, ..
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """One real PostgreSQL server for the whole test session (see tests/postgres_server.py)."""
-    from tests.postgres_server import PostgresServer, binaries
+    """One real PostgreSQL server for the whole test session (see reliefhub/store/local_server.py)."""
+    from reliefhub.store.local_server import PostgresServer, binaries
 
     if binaries() is None:
         pytest.fail("PostgreSQL's server binaries (Debian's postgresql package) are not installed")

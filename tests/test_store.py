@@ -1,7 +1,7 @@
 """The shared PostgreSQL store: its schema, `store init`, replicas filling and
 following, writes landing in the store, optimistic concurrency, and a store
 that goes away and comes back. Every test runs against a real PostgreSQL
-(tests/postgres_server.py), one server per test session, one database per test."""
+(reliefhub/store/local_server.py), one server per test session, one database per test."""
 
 from __future__ import annotations
 
@@ -363,7 +363,7 @@ def test_two_imports_at_once_each_land_whole(replicas, tmp_path):
 def test_a_store_that_stops_refuses_writes_and_recovers_without_a_restart(
     fixture_db_path, tmp_path, monkeypatch
 ):
-    from tests.postgres_server import PostgresServer
+    from reliefhub.store.local_server import PostgresServer
 
     with PostgresServer.temporary() as server:
         url = server.new_database()

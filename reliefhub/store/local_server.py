@@ -1,6 +1,7 @@
-"""A real PostgreSQL server for the tests: Debian's binaries, a temporary
-directory, a free port on 127.0.0.1, started with initdb and pg_ctl and
-stopped after. initdb refuses to run as root, so as root the server runs as
+"""A throwaway PostgreSQL server for the tests and the store's benchmark:
+Debian's binaries, a temporary directory, a free port on 127.0.0.1, started
+with initdb and pg_ctl and stopped after (fsync off: nothing here is kept).
+initdb refuses to run as root, so as root the server runs as
 the `postgres` user (the directory is handed to it)."""
 
 from __future__ import annotations
