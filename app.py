@@ -1,12 +1,13 @@
 """Relief Hub: the entry point. Sets up the pages, the shared filters and the chrome.
 
-Each page file is named like its URL path and starts with ui.start_page(),
+Each page file is named like its URL path and starts with chrome.start_page(),
 which keeps deep links working on a freshly started server (see there).
 """
 
 import streamlit as st
 
-from reliefhub import access, oidc, ui
+from reliefhub import access, oidc
+from reliefhub.ui import chrome, shared_filters
 
 st.set_page_config(page_title="Relief Hub", layout="wide")
 
@@ -29,10 +30,10 @@ try:
     oidc.stop_if_misconfigured()
     access.admit(navigation.url_path)
     # The wall screen takes its filters from its link alone: nobody is at the keyboard.
-    ui.sidebar_filters(show=navigation.url_path != "wall")
+    shared_filters.sidebar_filters(show=navigation.url_path != "wall")
     if navigation.url_path != "wall":
         access.sidebar_account()
     access.require_role(navigation.url_path)
     navigation.run()
 except Exception as error:  # a page shows a fault in words; its traceback goes to the log
-    ui.show_fault(error)
+    chrome.show_fault(error)

@@ -4,14 +4,15 @@ from datetime import datetime
 
 import streamlit as st
 
-from reliefhub import access, exports, operations, ui
+from reliefhub import access, exports, operations
+from reliefhub.ui import chrome, dataset, tables
 
-ui.start_page("Audit")
+chrome.start_page("Audit")
 st.caption(
     "Every save and every import, newest first, with the account that made it, the time (UTC), and "
     "each record before and after. The country, material and date filters do not apply here."
 )
-db = ui.database()
+db = dataset.database()
 SHOWN = 1000
 
 if not operations.audit_available(db):
@@ -19,11 +20,11 @@ if not operations.audit_available(db):
     st.stop()
 
 left, middle, right = st.columns(3)
-tables = left.multiselect("Tables", list(operations.RECORD_TABLES), key="audit_tables")
-people = db.query("audit_people", {"tables": tables})["changed_by"].tolist()
+chosen_tables = left.multiselect("Tables", list(operations.RECORD_TABLES), key="audit_tables")
+people = db.query("audit_people", {"tables": chosen_tables})["changed_by"].tolist()
 changed_by = middle.selectbox("Changed by", people, index=None, placeholder="Anyone", key="audit_who")
 record_id = right.text_input("Record ID", key="audit_record").strip() or None
-params = {"tables": tables, "changed_by": changed_by, "record_id": record_id}
+params = {"tables": chosen_tables, "changed_by": changed_by, "record_id": record_id}
 
 st.subheader("Saves and imports")
 change_sets = db.query("audit_change_sets", params | {"limit": 200})
@@ -34,7 +35,8 @@ picked = st.dataframe(
     key="audit_change_sets",
     on_select="rerun",
     selection_mode="single-row",
-    column_config={c: ui.readable(c) for c in change_sets.columns} | {"change_set": None, "changed_at": WHEN},
+    column_config={c: tables.readable(c) for c in change_sets.columns}
+    | {"change_set": None, "changed_at": WHEN},
 )
 rows = picked.selection.rows if picked else []
 change_set = change_sets.iloc[rows[0]]["change_set"] if rows else None
@@ -47,12 +49,12 @@ st.markdown(
     f"**{matching:,} change{'' if matching == 1 else 's'}**"
     + (f", the latest {SHOWN:,} shown; the download holds them all." if matching > SHOWN else "")
 )
-shown = ui.audit_shown(changes)
+shown = tables.audit_shown(changes)
 st.dataframe(
     shown,
     hide_index=True,
     key="audit_changes",
-    column_config={c: ui.readable(c) for c in shown.columns}
+    column_config={c: tables.readable(c) for c in shown.columns}
     | {"change_id": st.column_config.NumberColumn("Change ID", pinned=True), "changed_at": WHEN},
 )
 
@@ -69,7 +71,7 @@ if not access.may("analyst"):
 st.download_button(
     f"Download {matching:,} change{'' if matching == 1 else 's'} as CSV",
     data=everything,
-    file_name=exports.file_name("audit", "-".join(tables) or "all", datetime.now()),
+    file_name=exports.file_name("audit", "-".join(chosen_tables) or "all", datetime.now()),
     mime="text/csv",
     on_click="ignore",
     key="audit_download",

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from reliefhub import confidence, ui
+from reliefhub import confidence
+from reliefhub.ui import chrome, tables
 
-ui.start_page("Data")
+chrome.start_page("Data")
 st.caption(
     "Every table follows the filters. Downloads hold every filtered row, with ISO 3166 "
     "alpha-3 country codes and ISO 8601 dates; column names are listed in the README. "
@@ -15,6 +16,6 @@ st.caption(
 TABLES = ("requests", "shipments", "flights")
 for tab, table in zip(st.tabs([t.capitalize() for t in TABLES]), TABLES, strict=True):
     with tab:
-        page = ui.table_page(f"{table}_table", key=f"{table}_table")
+        page = tables.table_page(f"{table}_table", key=f"{table}_table")
         st.markdown(f"**{page.matching:,} {table}**")
-        ui.show_table_page(confidence.shown_page(page), export=table)
+        tables.show_table_page(confidence.shown_page(page), export=table)

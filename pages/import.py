@@ -11,14 +11,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from reliefhub import access, exports, imports, operations, ui
+from reliefhub import access, exports, imports, operations
+from reliefhub.ui import chrome, dataset, text
 
-ui.start_page("Import")
+chrome.start_page("Import")
 st.caption(
     "A file is written whole, in one go, or not at all. Re-importing a file changes only the rows that "
     "changed: each row's ID says which record it is. Other pages keep working while a file imports."
 )
-db = ui.database()
+db = dataset.database()
 who = access.identity()
 who_slot = st.empty()
 NOUNS = {"requests": "Requests", "flights": "Flights", "shipments": "Shipments", "places": "Places"}
@@ -74,7 +75,7 @@ def run_import(create_places: bool) -> None:
             check_only=check_only,
             update=update,
             create_places=create_places,
-            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=ui.escape_markdown(text)),
+            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text.escape_markdown(text)),
         )
     bar.empty()
     if refused := [p.problem for p in outcome.problems if p.column == "who"]:
@@ -89,19 +90,19 @@ elif st.session_state.get(CONFIRM_KEY) and uploaded is not None:  # pressed unde
     run_import(create_places=True)
 report: imports.ImportReport | None = st.session_state.get(REPORT_KEY)
 if report is not None:
-    st.subheader(f"{ui.escape_markdown(report.file_name)}: {report.kind}")
+    st.subheader(f"{text.escape_markdown(report.file_name)}: {report.kind}")
     read_as = (
-        f"Read from sheet '{ui.escape_markdown(report.sheet)}'"
+        f"Read from sheet '{text.escape_markdown(report.sheet)}'"
         if report.sheet
         else f"Read as {report.encoding or '?'}, separated by '{report.delimiter or '?'}'"
     )
     if report.held_for_confirmation:
         st.warning(
-            ui.escape_markdown(report.summary()) + " Tick **Update existing records** and import again."
+            text.escape_markdown(report.summary()) + " Tick **Update existing records** and import again."
         )
     elif report.ok:
         (st.info if report.check_only or not report.written else st.success)(
-            ui.escape_markdown(report.summary())
+            text.escape_markdown(report.summary())
         )
         columns = st.columns(4)
         columns[0].metric("Rows", f"{report.rows:,}")
@@ -110,7 +111,7 @@ if report is not None:
         columns[3].metric("Unchanged", f"{report.unchanged:,}")
         st.caption(f"{read_as}, in {report.seconds:.1f} s.")
     else:
-        st.error(ui.escape_markdown(report.summary()))
+        st.error(text.escape_markdown(report.summary()))
         st.caption(f"{read_as}. Send the report back to whoever sent the file: it names each line to fix.")
         st.download_button(
             f"Download the rejection report ({len(report.problems):,} "
@@ -130,7 +131,7 @@ if report is not None:
         st.markdown(f"**Changes to existing records** ({report.changes_total:,} fields)")
         st.dataframe(imports.changes_frame(report), hide_index=True, key="import_changes")
     for notice in report.notices:
-        st.caption(ui.escape_markdown(notice))  # it may name the file's own columns
+        st.caption(text.escape_markdown(notice))  # it may name the file's own columns
     if len(report.new_places):
         done = "Places created" if report.written else "Places to create: check them before confirming"
         st.markdown(f"**{done}** (from the offline catalogues)")

@@ -4,14 +4,15 @@ from datetime import timedelta
 
 import streamlit as st
 
-from reliefhub import confidence, figures, ui
+from reliefhub import confidence, figures
+from reliefhub.ui import chrome, dataset, maps, shared_filters, tables, text, url_state
 
-ui.start_page("Movements")
+chrome.start_page("Movements")
 st.html("<style>.replay-day { font-size: 2.6rem; font-weight: 700; line-height: 1.1; }</style>")
-first, last = ui.data_bounds()
-filters = ui.current_filters()
+first, last = dataset.data_bounds()
+filters = shared_filters.current_filters()
 
-ui.adopt_from_url("colour", ui.one_of(figures.COLOUR_BY_LABELS), "colour choice")
+url_state.adopt_from_url("colour", url_state.one_of(figures.COLOUR_BY_LABELS), "colour choice")
 colour_by = st.radio(
     "Colour arcs by",
     list(figures.COLOUR_BY_LABELS),
@@ -19,7 +20,7 @@ colour_by = st.radio(
     horizontal=True,
     key="colour",
 )
-ui.publish_to_url("colour", None if colour_by == "cargo_kind" else [colour_by])
+url_state.publish_to_url("colour", None if colour_by == "cargo_kind" else [colour_by])
 if "replay_day" not in st.session_state:
     st.session_state.replay_day = last
 playing = st.session_state.get("replaying", False)
@@ -69,7 +70,7 @@ def map_panel():
     replaying = playing or day < last
     if replaying:
         st.html(f"<div class='replay-day'>{day:%d %B %Y}</div>")
-    selection = ui.movements_map(
+    selection = maps.movements_map(
         colour_by,
         key="movements_map",
         size_px=(1460, 640),
@@ -79,7 +80,7 @@ def map_panel():
     )
     selected = _selected_records(selection, date_to)
     if selected is not None:
-        ui.show_table_page(confidence.shown_page(selected))
+        tables.show_table_page(confidence.shown_page(selected))
 
 
 def _selected_records(selection, date_to):
@@ -87,20 +88,20 @@ def _selected_records(selection, date_to):
     objects = selection.selection.objects if selection else {}
     if arcs := objects.get("flows"):
         arc = arcs[0]
-        heading = f"Records on this route: {ui.escape_markdown(arc['tooltip'])}"
+        heading = f"Records on this route: {text.escape_markdown(arc['tooltip'])}"
         where = {
             "origin_place_id": arc["origin_place_id"],
             "destination_place_id": arc["destination_place_id"],
             "place_id": None,
         }
     elif places := objects.get("places"):
-        heading = f"Records at {ui.escape_markdown(places[0]['name'])}"
+        heading = f"Records at {text.escape_markdown(places[0]['name'])}"
         where = {"origin_place_id": None, "destination_place_id": None, "place_id": places[0]["place_id"]}
     else:
         st.caption("Select an arc or a place on the map to list the records behind it, with their sources.")
         return None
     st.subheader(heading)
-    return ui.table_page("movement_records", key="movement_records", date_to=date_to, **where)
+    return tables.table_page("movement_records", key="movement_records", date_to=date_to, **where)
 
 
 map_panel()

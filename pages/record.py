@@ -9,14 +9,15 @@ from datetime import date
 
 import streamlit as st
 
-from reliefhub import access, operations, ui
+from reliefhub import access, operations
+from reliefhub.ui import chrome, dataset, text
 
-ui.start_page("Record")
+chrome.start_page("Record")
 st.caption(
     "Add what happens as it happens. Nothing is written until every field passes its checks; "
     "every change is kept, with your account's name, on the Audit page."
 )
-db = ui.database()
+db = dataset.database()
 who = access.identity()
 who_slot = st.empty()
 ADD_TABLES = {"requests": "request", "shipments": "shipment", "flights": "flight", "places": "place"}
@@ -36,8 +37,8 @@ def widget(field: operations.Field, value, key: str, *, disabled: bool = False):
     if field.kind == "reference":
         pairs = dict(operations.choices(db, field.references, limit=MAX_LISTED + 1))
         if len(pairs) > MAX_LISTED:  # too many to list: type the ID, it is checked on saving
-            text = operations.as_text(value) or ""
-            return st.text_input(f"{label}: ID", value=text, placeholder="Type the ID", **common) or None
+            typed = operations.as_text(value) or ""
+            return st.text_input(f"{label}: ID", value=typed, placeholder="Type the ID", **common) or None
     if field.kind in ("reference", "choice"):
         if field.kind == "choice":
             pairs = {c: c.replace("_", " ") for c in field.choices}
@@ -55,10 +56,10 @@ def widget(field: operations.Field, value, key: str, *, disabled: bool = False):
             format="YYYY-MM-DD",
             **common,
         )
-    text = operations.as_text(value) or ""
+    typed = operations.as_text(value) or ""
     if field.kind == "long_text":
-        return st.text_area(label, value=text, height=80, **common)
-    return st.text_input(label, value=text, **common)
+        return st.text_area(label, value=typed, height=80, **common)
+    return st.text_input(label, value=typed, **common)
 
 
 def record_form(key: str, fields: list, values: dict, *, submit: str, locked: tuple = ()):
@@ -84,7 +85,9 @@ def report(change: operations.Change, key: str, slots: dict, done: str) -> None:
     """Problems under their fields, or a note that the change was saved."""
     if change.ok and change.action:
         st.session_state[f"{key}_version"] = version(key) + 1
-        st.session_state[f"{key}_done"] = f"{done} {ui.code_span(change.record_id)}. It is on the Audit page."
+        st.session_state[f"{key}_done"] = (
+            f"{done} {text.code_span(change.record_id)}. It is on the Audit page."
+        )
         st.rerun()
     if change.ok:
         slots[""].info("Nothing changed, so nothing was saved.")

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from reliefhub import confidence, figures, ui
+from reliefhub import confidence, figures
+from reliefhub.ui import chrome, dataset, shared_filters, tables, text, url_state
 
-ui.start_page("Open requests")
-first, last = ui.data_bounds()
+chrome.start_page("Open requests")
+first, last = dataset.data_bounds()
 
-ui.adopt_from_url("as_of", ui.day_within(first, last), "as-of date")
+url_state.adopt_from_url("as_of", url_state.day_within(first, last), "as-of date")
 st.session_state.setdefault("as_of", last)
 as_of = st.columns([1, 3])[0].date_input(
     "As of",
@@ -18,13 +19,13 @@ as_of = st.columns([1, 3])[0].date_input(
     help="Show what was open on this day: requests made by then, not yet closed, "
     "with deliveries counted up to that day.",
 )
-ui.publish_to_url("as_of", None if as_of == last else [str(as_of)])
-by_country = ui.query("open_requests_by_country", as_of=as_of)
-table = ui.table_page("open_requests", key="open_requests_table", as_of=as_of)
+url_state.publish_to_url("as_of", None if as_of == last else [str(as_of)])
+by_country = shared_filters.query("open_requests_by_country", as_of=as_of)
+table = tables.table_page("open_requests", key="open_requests_table", as_of=as_of)
 
 if not table.matching:
     st.info(f"No requests were open on {as_of:%d %b %Y} for these filters.")
-    ui.download_csv("open_requests", table.params, 0, key="download_open_requests")
+    tables.download_csv("open_requests", table.params, 0, key="download_open_requests")
 else:
     st.markdown(
         f"**{figures.plural(table.matching, 'open request')}** from "
@@ -49,7 +50,7 @@ else:
         config={"displaylogo": False},
         key="open_requests_chart",
     )
-    ui.show_table_page(
+    tables.show_table_page(
         table,
         export="open_requests",
         first_columns=(
@@ -63,7 +64,7 @@ else:
         ),
     )
 
-closed = ui.query("closed_requests", as_of=as_of)
+closed = shared_filters.query("closed_requests", as_of=as_of)
 if not closed.empty:
     st.subheader("Closed before all of it arrived")
     st.caption(
@@ -72,4 +73,4 @@ if not closed.empty:
     )
     # A table, not a grid: a few rows whose outcome is read, not sorted.
     with st.container(key="closed_requests"):
-        st.table(ui.plain_table(confidence.closed_table(closed).set_index("requester_country")))
+        st.table(text.plain_table(confidence.closed_table(closed).set_index("requester_country")))

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from reliefhub import access, oidc, ui
+from reliefhub import access, oidc
+from reliefhub.ui import chrome
 
-ui.start_page(None)
+chrome.start_page(None)
 st.title("Sign in")
 if notice := st.session_state.pop(access.NOTICE_KEY, None):
     st.info(notice)

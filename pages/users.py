@@ -6,11 +6,12 @@ asking is an admin and records the change with their name.
 
 import streamlit as st
 
-from reliefhub import access, auth, ui
+from reliefhub import access, auth
+from reliefhub.ui import chrome, dataset
 
-ui.start_page(None)
+chrome.start_page(None)
 st.title("Users")
-db = ui.database()
+db = dataset.database()
 me = access.identity()
 
 

@@ -15,13 +15,14 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from reliefhub import confidence, figures, ui, wall
+from reliefhub import confidence, figures, wall
+from reliefhub.ui import chrome, dataset, maps, shared_filters
 
-ui.start_page(None)
+chrome.start_page(None)
 settings, notices = wall.settings_from({key: st.query_params.get_all(key) for key in st.query_params})
 layout = wall.WallLayout(banner=bool(settings.banner))
 st.html(wall.CSS + layout.css())
-first, last = ui.data_bounds()
+first, last = dataset.data_bounds()
 
 
 @dataclass
@@ -56,13 +57,13 @@ def replay_day() -> date:
 
 def fetch(view: str, day: date) -> Picture:
     started = time.perf_counter()
-    bounded = {"date_to": min(ui.current_filters().date_to or day, day)}
-    headline = ui.query("wall_figures", as_of=day, **bounded).iloc[0]
-    by_country = ui.query("open_requests_by_country", as_of=day)
-    stamps = ui.database().query("data_freshness")
+    bounded = {"date_to": min(shared_filters.current_filters().date_to or day, day)}
+    headline = shared_filters.query("wall_figures", as_of=day, **bounded).iloc[0]
+    by_country = shared_filters.query("open_requests_by_country", as_of=day)
+    stamps = dataset.database().query("data_freshness")
     deck, legend, arcs_shown, flights, closed, trend = None, [], "", None, None, None
     if view == "map":
-        deck, flows = ui.movements_deck(
+        deck, flows = maps.movements_deck(
             "cargo_kind",
             size_px=layout.map_px,
             label_px=26,
@@ -73,11 +74,11 @@ def fetch(view: str, day: date) -> Picture:
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "requests":
-        closed = ui.query("closed_requests", as_of=day)
+        closed = shared_filters.query("closed_requests", as_of=day)
     elif view == "flights":
-        flights = ui.query("recent_flights", as_of=day, limit=layout.table_rows)
+        flights = shared_filters.query("recent_flights", as_of=day, limit=layout.table_rows)
     elif view == "trend":
-        trend = ui.query("request_trend", **bounded)
+        trend = shared_filters.query("request_trend", **bounded)
     return Picture(
         view=view,
         day=day,
@@ -165,11 +166,11 @@ def wall_screen() -> None:
     try:
         picture = fetch(view, replay_day())
         st.session_state.wall_last_good = picture
-        trouble = ui.store_notice()
+        trouble = chrome.store_notice()
     except (duckdb.Error, OSError, RuntimeError) as error:
         picture = st.session_state.get("wall_last_good")
         if picture is None:
-            st.error(f"{ui.fault_message(error)} Retrying every {settings.tick_seconds():g} s.")
+            st.error(f"{chrome.fault_message(error)} Retrying every {settings.tick_seconds():g} s.")
             return
         trouble = f"DATABASE UNAVAILABLE · showing the picture of {picture.fetched_at:%H:%M:%S} UTC"
     draw(picture, trouble)

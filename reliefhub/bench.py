@@ -52,7 +52,8 @@ from reliefhub import DATA_DIR, PACKAGE_DIR, QUERIES_DIR, REPO_DIR, auth, figure
 from reliefhub.auth import Identity, cli_identity
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.loader import build_database
-from reliefhub.ui import BASEMAP_URL, PAGE_SIZE
+from reliefhub.ui.maps import BASEMAP_URL
+from reliefhub.ui.tables import PAGE_SIZE
 
 DEFAULT_SCALES = (10_000, 100_000, 1_000_000)
 CACHE_DIR = REPO_DIR / "bench" / "cache"
@@ -232,7 +233,7 @@ def page_queries() -> list[str]:
     names = {p.stem for p in QUERIES_DIR.glob("*.sql")}
     texts = "".join(
         p.read_text()
-        for p in [*REPO_DIR.glob("pages/*.py"), PACKAGE_DIR / "ui.py", PACKAGE_DIR / "wall.py"]
+        for p in [*REPO_DIR.glob("pages/*.py"), *(PACKAGE_DIR / "ui").glob("*.py"), PACKAGE_DIR / "wall.py"]
         if p.exists()
     )
     named = {n for n in names if re.search(rf"[\"']{n}[\"']", texts)}

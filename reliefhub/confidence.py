@@ -57,7 +57,7 @@ def with_stated_figures(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def shown_page(page):
-    """A ui.TablePage with its rows as they are read on screen."""
+    """A ui.tables.TablePage with its rows as they are read on screen."""
     return replace(page, rows=with_stated_figures(page.rows))
 
 

@@ -14,7 +14,7 @@ German hospitals), spread over a multi-year crisis in waves.
 Everything is drawn from one seeded NumPy generator, so the same seed and
 scale always give the same tables. The database says it is synthetic: its
 meta table holds ('synthetic', 'true'), the seed and the scale, and every
-page shows a notice (reliefhub/ui.py).
+page shows a notice (reliefhub/ui/chrome.py).
 """
 
 from __future__ import annotations

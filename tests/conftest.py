@@ -56,7 +56,7 @@ def buttons_survive_apptest(monkeypatch):
     """Let a button press reach the page under AppTest.
 
     AppTest forgets before every run that the app uses st.navigation, so
-    ui.start_page's one-time rerun out of the legacy pages-folder mode happens
+    ui.chrome.start_page's one-time rerun out of the legacy pages-folder mode happens
     on every AppTest run, and a rerun drops the press of a button. A server
     does that at most once, on its first request; this starts every AppTest
     run as a server that has already served one.

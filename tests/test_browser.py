@@ -2,7 +2,7 @@
 
 Each test starts its own server on a free port, because the first request a
 fresh server receives decides how Streamlit treats page links (see
-ui.start_page). Screenshots are saved under test-artifacts/ for a person to
+ui.chrome.start_page). Screenshots are saved under test-artifacts/ for a person to
 look at; their paths are printed (pytest -s shows them).
 """
 
@@ -224,6 +224,8 @@ def test_every_page_url_works_as_the_first_request_to_a_fresh_server(browser, se
         label in nav
         for label in ("Overview", "Movements", "Open requests", "Data", "Record", "Import", "Audit")
     )
+    # The sidebar's filters are drawn after the navigation: on a busy machine, a moment later.
+    page.get_by_text("Filters", exact=True).first.wait_for(timeout=30_000)
     assert page.get_by_text("Filters", exact=True).count() == 1
     assert_no_error_on_page(page)
     assert requests_outside(page, server) == []

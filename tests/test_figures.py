@@ -134,9 +134,10 @@ def test_the_legend_says_when_the_map_leaves_arcs_out(fixture_db):
 def test_the_overview_map_of_2020_reads_at_its_opening_view(tmp_path):
     """Every label clear of every other, and every arc's ends in the frame or
     named by an edge marker, in screen pixels at the view the overview opens on."""
-    from reliefhub import DATA_DIR, ui
+    from reliefhub import DATA_DIR
     from reliefhub.db import Database
     from reliefhub.loader import build_database
+    from reliefhub.ui import maps
 
     build_database(DATA_DIR, tmp_path / "real.duckdb")
     db = Database(tmp_path / "real.duckdb", read_only=True)
@@ -151,7 +152,7 @@ def test_the_overview_map_of_2020_reads_at_its_opening_view(tmp_path):
         figures.movement_deck(
             flows,
             places,
-            basemap_url=ui.BASEMAP_URL,
+            basemap_url=maps.BASEMAP_URL,
             colour_by="cargo_kind",
             frame=frame,
             size_px=(width, height),

@@ -9,7 +9,8 @@ import tempfile
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR, imports, ui
+from reliefhub import REPO_DIR, imports
+from reliefhub.ui import chrome
 from tests.test_imports import shipment_rows, write
 from tests.test_operations import WHO
 
@@ -57,7 +58,7 @@ def test_a_copy_left_by_a_crash_mid_import_is_removed_when_the_dashboard_starts(
     assert files_in(own_temp), "the crash should have left the converted copy behind"
 
     monkeypatch.setenv("RELIEFHUB_DB", str(db_path))
-    ui.remove_stale_upload_copies.clear()
+    chrome.remove_stale_upload_copies.clear()
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
     app.switch_page("pages/overview.py")
     app.run()

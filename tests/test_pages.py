@@ -6,7 +6,8 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR, ui
+from reliefhub import REPO_DIR
+from reliefhub.ui import tables
 from tests.conftest import sign_in_as
 
 PAGES = ["pages/overview.py", "pages/movements.py", "pages/requests.py", "pages/data.py"]
@@ -159,7 +160,7 @@ def test_replay_steps_through_the_days_and_the_map_follows(app_db):
 @pytest.fixture
 def small_pages(monkeypatch):
     """Pages of 3 rows, so that the fixture database's tables run to several pages."""
-    monkeypatch.setattr(ui, "PAGE_SIZE", 3)
+    monkeypatch.setattr(tables, "PAGE_SIZE", 3)
 
 
 def shown(app: AppTest, table: int, column: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from reliefhub import ui
+from reliefhub.ui import tables
 
 
 def test_a_table_says_not_stated_and_shows_what_was_delivered_of_what_was_asked():
@@ -16,7 +16,7 @@ def test_a_table_says_not_stated_and_shows_what_was_delivered_of_what_was_asked(
             "source_urls": ["https://a ; https://b", "https://c", "https://d"],
         }
     )
-    shown = ui.table_shown(frame)
+    shown = tables.table_shown(frame)
     assert list(shown.columns) == [
         "source",
         "request_id",
@@ -35,8 +35,10 @@ def test_a_table_says_not_stated_and_shows_what_was_delivered_of_what_was_asked(
 
 
 def test_columns_read_as_what_they_hold():
-    frame = ui.table_shown(pd.DataFrame({"flight_id": ["f"], "patients": [1200], "delivered_share": [0.5]}))
-    config = {c: ui.column_config(c, frame[c]) for c in frame.columns}
+    frame = tables.table_shown(
+        pd.DataFrame({"flight_id": ["f"], "patients": [1200], "delivered_share": [0.5]})
+    )
+    config = {c: tables.column_config(c, frame[c]) for c in frame.columns}
     assert config["flight_id"]["pinned"] is True
     assert config["patients"]["type_config"]["format"] == "localized"
     assert config["patients"]["label"] == "Patients"
@@ -46,12 +48,12 @@ def test_columns_read_as_what_they_hold():
 def test_the_audit_shows_only_the_fields_a_change_touched():
     before = '{"request_id": "req-1", "status": "open", "closed_on": null, "quantity": 10}'
     after = '{"request_id": "req-1", "status": "fulfilled", "closed_on": "2020-04-22", "quantity": 10}'
-    assert ui.changed_fields(before, after) == (
+    assert tables.changed_fields(before, after) == (
         "status: open; closed_on: not stated",
         "status: fulfilled; closed_on: 2020-04-22",
     )
-    assert ui.changed_fields(None, '{"flight_id": "f-1", "patients": null}') == (
+    assert tables.changed_fields(None, '{"flight_id": "f-1", "patients": null}') == (
         "new record",
         "flight_id: f-1; patients: not stated",
     )
-    assert ui.readable("changed_by") == "Changed by"
+    assert tables.readable("changed_by") == "Changed by"

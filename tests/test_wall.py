@@ -8,7 +8,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR, ui, wall
+from reliefhub import REPO_DIR, wall
+from reliefhub.ui import shared_filters
 from tests.conftest import no_filters
 
 
@@ -127,7 +128,7 @@ def test_wall_keeps_the_last_good_picture_while_the_database_is_away(wall_db, mo
         raise duckdb.IOException("database is being rebuilt")
 
     # Only the picture's queries fail: in a browser a refresh reruns just that part.
-    monkeypatch.setattr(ui, "query", away)
+    monkeypatch.setattr(shared_filters, "query", away)
     app = run_wall(app)
     assert not app.exception
     assert "DATABASE UNAVAILABLE · showing the picture of" in html_of(app)
