@@ -41,7 +41,7 @@ def start_page(title: str | None) -> None:
 
 
 def store_notice() -> str | None:
-    """"store unreachable: figures as of HH:MM" while a shared store is away (store/replica.py)."""
+    """ "store unreachable: figures as of HH:MM" while a shared store is away (store/replica.py)."""
     store = dataset.database().store
     return None if store is None else store.notice()
 
