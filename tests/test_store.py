@@ -5,6 +5,7 @@ that goes away and comes back. Every test runs against a real PostgreSQL
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -324,34 +325,53 @@ def test_a_record_changed_since_the_form_was_opened_is_not_overwritten(replicas)
     ]
 
 
-def test_two_imports_at_once_each_land_whole(replicas, tmp_path):
+def test_imports_at_once_from_two_servers_and_the_command_line_each_land_whole(replicas, tmp_path):
     a, b = replicas
     files = []
-    for n, db in enumerate((a, b)):
+    for n in range(3):
         path = tmp_path / f"requests-{n}.csv"
         rows = [new_request(f"req-bulk-{n}-{i}", "ITA") for i in range(200)]
         pd.DataFrame(rows).to_csv(path, index=False)
-        files.append((db, path))
+        files.append(path)
+    own = tmp_path / "cli-replica.duckdb"
+    replica.ensure_filled(own, a.store.url)
+    command = [
+        sys.executable,
+        "-m",
+        "reliefhub",
+        "import",
+        str(files[2]),
+        "--kind",
+        "requests",
+        "--db",
+        str(own),
+    ]
     reports = [None, None]
 
     def run(index: int) -> None:
-        db, path = files[index]
-        reports[index] = imports.import_file(db, path, "requests", who=staff())
+        reports[index] = imports.import_file((a, b)[index], files[index], "requests", who=staff())
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    cli = subprocess.Popen(command, cwd=REPO_DIR, env=os.environ | {"RELIEFHUB_STORE": a.store.url})
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert cli.wait(timeout=300) == 0
     assert [r.ok for r in reports] == [True, True], [r.problems for r in reports]
     counts = store_rows(
         a.store.url,
         "SELECT split_part(request_id, '-', 3), count(*) FROM requests "
         "WHERE request_id LIKE 'req-bulk-%%' GROUP BY 1 ORDER BY 1",
     )
-    assert counts == [("0", 200), ("1", 200)]
-    ids = store_rows(a.store.url, "SELECT min(change_id), max(change_id), count(*) FROM audit_log")
-    assert ids[0][2] == 400
+    assert counts == [("0", 200), ("1", 200), ("2", 200)]
+    # Each import's changes are numbered together, after the one before.
+    sets = store_rows(
+        a.store.url,
+        "SELECT min(change_id), max(change_id), count(*) FROM audit_log GROUP BY change_set ORDER BY 1",
+    )
+    assert [count for _, _, count in sets] == [200, 200, 200]
+    assert all(earlier[1] < later[0] for earlier, later in itertools.pairwise(sets))
     for db in (a, b):
         catch_up(db)
         assert models.differences(db.connection.cursor()) == {}
