@@ -4,7 +4,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from reliefhub import access, exports, operations
+from reliefhub import access, exports, operations, writes
 from reliefhub.ui import chrome, dataset, tables
 
 chrome.start_page("Audit")
@@ -15,7 +15,7 @@ st.caption(
 db = dataset.database()
 SHOWN = 1000
 
-if not operations.audit_available(db):
+if not writes.audit_available(db):
     st.info("No changes have been recorded in this database yet.")
     st.stop()
 

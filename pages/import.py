@@ -75,7 +75,7 @@ def run_import(create_places: bool) -> None:
             check_only=check_only,
             update=update,
             create_places=create_places,
-            progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text.escape_markdown(text)),
+            progress=lambda fraction, step: bar.progress(min(fraction, 1.0), text=text.escape_markdown(step)),
         )
     bar.empty()
     if refused := [p.problem for p in outcome.problems if p.column == "who"]:

@@ -4,7 +4,7 @@ Partners send CSVs as their spreadsheets save them: UTF-8 with or without a
 byte-order mark, or Windows-1252; comma- or semicolon-separated. The file is
 first made UTF-8 (only Windows-1252 needs a converted copy), then read into a
 temporary table as text and checked as a whole, in DuckDB, by the same rules
-as the forms (operations.check_staged). Either every row is written in one
+as the forms (reliefhub.writes, the write path both share). Either every row is written in one
 transaction, or nothing is and the report lists each problem with its line,
 column and reason.
 
@@ -37,7 +37,6 @@ import pandas as pd
 from reliefhub import DATA_DIR, exports, partner_files, resolution
 from reliefhub.auth import Identity
 from reliefhub.db import Database
-from reliefhub.operations import Rollback, check_staged, who_problem, write_checked
 from reliefhub.validation import (
     LINE,
     Problem,
@@ -48,6 +47,7 @@ from reliefhub.validation import (
     table_columns,
     trimmed,
 )
+from reliefhub.writes import Refused, Rollback, check_staged, refusal, transaction, write_checked
 
 KINDS = ("requests", "flights", "shipments", "places")
 ENCODINGS = ("utf-8", "windows-1252")
@@ -163,7 +163,7 @@ def import_file(
     report = ImportReport(kind, label, check_only=check_only, places_confirmed=create_places)
     say = progress or (lambda fraction, text: None)
 
-    report.problems = who_problem(who, label)
+    report.problems = refusal(who, label)
     if report.problems:
         return report
     converted = None
@@ -197,7 +197,7 @@ def _check_and_write(
 ) -> None:
     kind, label = report.kind, report.file_name
     try:
-        with db.transaction() as cur:
+        with transaction(db, who, label) as cur:
             say(0.25, "Reading rows")
             try:
                 stage_csv(cur, readable, STAGE, delimiter=report.delimiter, encoding="utf-8")
@@ -241,6 +241,10 @@ def _check_and_write(
             if report.check_only or not report.places_confirmed or not (counts.new or counts.updated):
                 raise Rollback([])  # nothing to keep: no commit, the data's change time stays
             say(0.95, "Committing")
+    except Refused as refused:
+        report.problems = refused.problems
+        report.change_set = None
+        return
     except Rollback as rollback:
         report.problems = rollback.outcome
         report.change_set = None

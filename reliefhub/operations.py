@@ -1,15 +1,11 @@
-"""Staff operations: add and change records, every rule checked first, every change audited.
+"""Staff operations: the forms that add and change records.
 
-A form's values are staged as a one-row table and checked by the same function
-that checks an imported file (validation.validate_staged), so each rule lives
-once, in schema.sql or validation.py. Forms and imports also share the write:
-`write_checked` sorts checked rows into new, updated and unchanged, records the
-row before and after each change in the audit log, and writes them.
-
-Everything happens inside Database.transaction(): the check and the write run
-under the process's one write lock and in one transaction, so two staff saving
-at the same moment cannot both pass a check only one of them may pass (the same
-new id, say), and a failure anywhere leaves nothing behind.
+A form's values are staged as a one-row table of text, like line 1 of an
+imported file, and then checked, written and audited by the write path that
+imports use too (reliefhub.writes), so each rule lives once, in schema.sql or
+validation.py. This module holds what is the forms' own: the fields a form
+shows, its values as text, a readable id for a new record, and a stored
+record read inside the save's transaction.
 
 SQL here names tables and columns read from the schema catalogue (never user
 values, which are always bound), hence the S608 waivers.
@@ -20,13 +16,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import duckdb
 
-from reliefhub import auth
+from reliefhub import writes
 from reliefhub.auth import Identity
 from reliefhub.db import Database
 from reliefhub.validation import (
@@ -36,10 +31,9 @@ from reliefhub.validation import (
     column_rules,
     primary_key,
     quote,
-    referenced_row_problems,
     table_columns,
-    validate_staged,
 )
+from reliefhub.writes import Rollback
 
 # Tables staff may add to and change from the dashboard.
 RECORD_TABLES = ("requests", "shipments", "flights", "places")
@@ -51,7 +45,6 @@ STATUS_DATES = {
     "flights": ("flight_date",),
 }
 FORM = "form"
-AUDIT_MARKER = "-- Audit trail"
 
 LABELS = {
     "requester_iso3": "Requesting country",
@@ -104,13 +97,6 @@ class Field:
 
 
 @dataclass
-class Counts:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-@dataclass
 class Change:
     """What a save did: the record it concerned, and either an action or problems."""
 
@@ -133,13 +119,6 @@ class Change:
             for column in columns:
                 shown.setdefault(column, []).append(_in_words(problem.problem, columns))
         return shown
-
-
-class Rollback(Exception):
-    """Leave Database.transaction() without writing, carrying the outcome."""
-
-    def __init__(self, outcome):
-        self.outcome = outcome
 
 
 def _in_words(text: str, columns: list[str]) -> str:
@@ -215,159 +194,6 @@ def current_row(db: Database, table: str, record_id: str) -> dict | None:
 def _check_table(table: str) -> None:
     if table not in RECORD_TABLES:
         raise ValueError(f"not a table staff can change: {table!r}")
-
-
-# ---------------------------------------------------------------- shared by forms and imports
-
-
-def ensure_audit_table(cur: duckdb.DuckDBPyConnection) -> None:
-    """Databases built before the audit trail existed get it on their first write."""
-    auth.ensure_schema_part(cur, "audit_log", AUDIT_MARKER)
-
-
-def audit_available(db: Database) -> bool:
-    cur = db.connection.cursor()
-    return bool(
-        cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'audit_log' AND schema_name = 'main'"
-        ).fetchone()[0]
-    )
-
-
-def check_staged(
-    cur: duckdb.DuckDBPyConnection,
-    table: str,
-    stage: str,
-    label: str,
-    *,
-    who: Identity,
-    expect: str | None = None,
-) -> tuple[str, list[Problem]]:
-    """Validate staged text rows against every rule, and against the countries
-    `who` may record for; `expect` 'add' refuses ids already stored, 'update'
-    refuses ids not stored, None (imports) takes both."""
-    typed, problems = validate_staged(cur, table, stage, label)
-    if typed:
-        problems += referenced_row_problems(cur, table, typed, label)
-        problems += auth.country_problems(cur, table, typed, primary_key(cur, table), label, who)
-        problems.sort(key=lambda p: (p.line, p.column))
-    if typed and expect:
-        key = primary_key(cur, table)
-        noun = table.removesuffix("s")
-        stored = f"t.{quote(key)} IN (SELECT {quote(key)} FROM {quote(table)})"  # noqa: S608
-        where, message = (
-            (stored, f"a {noun} with this ID already exists")
-            if expect == "add"
-            else (f"NOT {stored}", f"there is no {noun} with this ID")
-        )
-        for line, value in cur.execute(
-            f"SELECT t.{LINE}, t.{quote(key)} FROM {quote(typed)} t "  # noqa: S608
-            f"WHERE t.{quote(key)} IS NOT NULL AND {where}"
-        ).fetchall():
-            problems.append(Problem(label, line, key, value, message))
-        problems.sort(key=lambda p: (p.line, p.column))
-    return typed, problems
-
-
-def write_checked(
-    cur: duckdb.DuckDBPyConnection,
-    table: str,
-    typed: str,
-    *,
-    who: Identity,
-    via: str,
-    change_set: str,
-    source_file: str | None = None,
-    update_action: str = "update",
-    progress: Callable[[str], None] | None = None,
-) -> Counts:
-    """Write checked rows: new ones added, changed ones updated, the same ones
-    left alone; one audit row per row added or changed, naming `who` (and
-    via 'cli' when the command line wrote them). Set-based, so a million rows
-    take seconds. Call inside Database.transaction()."""
-    say = progress or (lambda text: None)
-    ensure_audit_table(cur)
-    key = quote(primary_key(cur, table))
-    columns = [c for c, _ in table_columns(cur, table)]
-    target, rows = quote(table), quote(typed)
-    stored = cur.execute(
-        f"SELECT count(*) FROM {rows} t SEMI JOIN {target} stored ON stored.{key} = t.{key}"  # noqa: S608
-    ).fetchone()[0]
-    if stored:
-        same = " AND ".join(f"t.{quote(c)} IS NOT DISTINCT FROM stored.{quote(c)}" for c in columns)
-        cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE write_changes AS "  # noqa: S608
-            f"SELECT t.*, CASE WHEN stored.{key} IS NULL THEN 'add' WHEN {same} THEN 'unchanged' "
-            f"ELSE 'update' END AS __change "
-            f"FROM {rows} t LEFT JOIN {target} stored ON stored.{key} = t.{key}"
-        )
-    else:  # all new, as in a first import: no need to compare
-        cur.execute(f"CREATE OR REPLACE TEMP VIEW write_changes AS SELECT *, 'add' AS __change FROM {rows}")  # noqa: S608
-    new, updated, unchanged = cur.execute(
-        "SELECT count(*) FILTER (WHERE __change = 'add'), count(*) FILTER (WHERE __change = 'update'), "
-        "count(*) FILTER (WHERE __change = 'unchanged') FROM write_changes"
-    ).fetchone()
-    # Changes are numbered after the last one, in the order of their lines.
-    base = cur.execute("SELECT coalesce(max(change_id), 0) FROM audit_log").fetchone()[0]
-    audit = (
-        "INSERT INTO audit_log (change_id, change_set, changed_at, changed_by_id, changed_by, via, "
-        "source_file, action, table_name, record_id, before_row, after_row) "
-        f"SELECT $base + c.{LINE}, $change_set, $now, $who_id, $who, $via, $source_file, $action, $table, "
-        f"c.{key}, "
-    )
-    after = "to_json({" + ", ".join(f"'{c}': c.{quote(c)}" for c in columns) + "})"
-    params = {
-        "base": base,
-        "change_set": change_set,
-        "now": datetime.now(UTC),
-        "who_id": who.id,
-        "who": who.name,
-        "via": "cli" if who.via == "cli" else via,
-        "source_file": source_file,
-        "table": table,
-    }
-    if updated:
-        say(f"Updating {updated:,} changed rows, with their audit trail")
-        cur.execute(
-            audit + f"to_json(stored), {after} FROM write_changes c "
-            f"JOIN {target} stored ON stored.{key} = c.{key} WHERE c.__change = 'update'",
-            params | {"action": update_action},
-        )
-        # Columns that reference other tables are indexed: DuckDB rewrites their
-        # update as a delete and an insert, which it refuses for a row others
-        # refer to even when the value stays the same. So those are set only
-        # where they change (check_staged refused that for referenced rows).
-        references = {r.name for r in column_rules(cur, table) if r.references}
-        plain = ", ".join(
-            f"{quote(c)} = c.{quote(c)}" for c in columns if quote(c) != key and c not in references
-        )
-        cur.execute(
-            f"UPDATE {target} AS stored SET {plain} FROM write_changes c "  # noqa: S608
-            f"WHERE stored.{key} = c.{key} AND c.__change = 'update'"
-        )
-        for column in sorted(references):
-            q = quote(column)
-            cur.execute(
-                f"UPDATE {target} AS stored SET {q} = c.{q} FROM write_changes c "  # noqa: S608
-                f"WHERE stored.{key} = c.{key} AND c.__change = 'update' "
-                f"AND stored.{q} IS DISTINCT FROM c.{q}"
-            )
-    if new:
-        say(f"Adding {new:,} new rows, with their audit trail")
-        cur.execute(
-            audit + f"NULL, {after} FROM write_changes c WHERE c.__change = 'add'",
-            params | {"action": "add"},
-        )
-        cur.execute(
-            f"INSERT INTO {target} BY NAME SELECT * EXCLUDE ({LINE}, __change) "  # noqa: S608
-            f"FROM write_changes WHERE __change = 'add'"
-        )
-    return Counts(new, updated, unchanged)
-
-
-def who_problem(who: Identity, label: str) -> list[Problem]:
-    """The write path's own role check: a caller below staff writes nothing."""
-    return auth.write_refusal(who, label)
 
 
 # ---------------------------------------------------------------- forms
@@ -467,49 +293,59 @@ def _save(
     seen_change: int | None = None,
 ) -> Change:
     """Add `values`, or apply `changes` to the stored `record_id`: check, write
-    and audit in one transaction. The stored row is read inside it; given
-    `seen_change` (seen_change() when the form was opened), a record someone
-    else changed since is refused, naming who and when."""
+    and audit in one transaction (reliefhub.writes). The stored row is read
+    inside it; given `seen_change` (seen_change() when the form was opened), a
+    record someone else changed since is refused, naming who and when."""
     _check_table(table)
-    problems = who_problem(who, FORM)
-    if problems:
-        return Change(table, record_id, problems=problems)
     change_set = str(uuid.uuid4())
     expect = "add" if values is not None else "update"
     try:
-        with db.transaction() as cur:
-            key = primary_key(cur, table)
-            noun = table.removesuffix("s")
+        with writes.transaction(db, who, FORM) as cur:
             if expect == "add":
-                values = dict(values)
-                if not as_text(values.get(key)):
-                    values[key] = suggest_id(cur, table, values)
-                record_id = as_text(values.get(key))
+                values = _new_values(cur, table, values)
+                record_id = as_text(values.get(primary_key(cur, table)))
             else:
-                if key in changes and as_text(changes[key]) != record_id:
-                    problem = Problem(FORM, 1, key, as_text(changes[key]), "an ID cannot be changed")
-                    raise Rollback(Change(table, record_id, problems=[problem]))
-                stored = _fetch_row(cur, table, record_id)
                 if seen_change is not None and (since := changed_since(cur, table, record_id, seen_change)):
-                    raise Rollback(
-                        Change(table, record_id, problems=[Problem(FORM, 1, key, record_id, since)])
-                    )
-                if stored is None:
-                    problem = Problem(FORM, 1, key, record_id, f"there is no {noun} with this ID")
+                    problem = Problem(FORM, 1, primary_key(cur, table), record_id, since)
                     raise Rollback(Change(table, record_id, problems=[problem]))
-                values = stored | changes
+                values = _changed_values(cur, table, record_id, changes)
             stage_values(cur, table, values, "form_stage")
-            typed, problems = check_staged(cur, table, "form_stage", FORM, who=who, expect=expect)
+            typed, problems = writes.check_staged(cur, table, "form_stage", FORM, who=who, expect=expect)
             if problems:
                 raise Rollback(Change(table, record_id, problems=problems))
-            counts = write_checked(
+            counts = writes.write_checked(
                 cur, table, typed, who=who, via=FORM, change_set=change_set, update_action=action
             )
             if not (counts.new or counts.updated):
                 raise Rollback(Change(table, record_id))  # nothing changed: nothing to commit
+    except writes.Refused as refused:
+        return Change(table, record_id, problems=refused.problems)
     except Rollback as rollback:
         return rollback.outcome
     return Change(table, record_id, "add" if counts.new else action, change_set=change_set)
+
+
+def _new_values(cur: duckdb.DuckDBPyConnection, table: str, values: dict) -> dict:
+    """The values to add, with a readable id when none is given."""
+    values = dict(values)
+    key = primary_key(cur, table)
+    if not as_text(values.get(key)):
+        values[key] = suggest_id(cur, table, values)
+    return values
+
+
+def _changed_values(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, changes: dict) -> dict:
+    """The stored row with `changes` applied; Rollback when the id would
+    change or no such record is stored."""
+    key = primary_key(cur, table)
+    if key in changes and as_text(changes[key]) != record_id:
+        problem = Problem(FORM, 1, key, as_text(changes[key]), "an ID cannot be changed")
+        raise Rollback(Change(table, record_id, problems=[problem]))
+    stored = _fetch_row(cur, table, record_id)
+    if stored is None:
+        problem = Problem(FORM, 1, key, record_id, f"there is no {table.removesuffix('s')} with this ID")
+        raise Rollback(Change(table, record_id, problems=[problem]))
+    return stored | changes
 
 
 def add_record(db: Database, table: str, values: dict, *, who: Identity) -> Change:

@@ -21,8 +21,8 @@ import pandas as pd
 
 from reliefhub import catalogues
 from reliefhub.catalogues import Candidate
-from reliefhub.operations import check_staged, write_checked
 from reliefhub.validation import LINE, Problem, column_rules, quote, table_columns
+from reliefhub.writes import check_staged, write_checked
 
 # The row's country a place is looked up in (a city named in the file).
 PLACE_COUNTRY = {("shipments", "destination_place_id"): "recipient_iso3"}

@@ -136,7 +136,7 @@ CREATE TABLE meta (
 -- changes as they were written (within an import by line, so numbers may
 -- skip); the one writer numbers them, far faster than a sequence for a
 -- million-row import. A database built before the audit trail existed gets
--- this on its first write (reliefhub/operations.py runs this part again from
+-- this on its first write (reliefhub/writes.py runs this part again from
 -- the line above), so it must stay re-runnable.
 CREATE TABLE IF NOT EXISTS audit_log (
     change_id    BIGINT      NOT NULL,
