@@ -9,7 +9,8 @@
   write path on replica A, one every `--every` seconds, while replica B
   follows the store; each change's lag is the time from the writer's return
   from the save (the store commits just before the replica does) to B holding
-  it. Median and 99th percentile.
+  it. Median and 99th percentile;
+- whether both replicas then pass `check` (every model equals its definition).
 
 Prints one JSON object. Figures go in docs/benchmark.md.
 """
@@ -119,6 +120,14 @@ def request(request_id: str) -> dict:
     }  # fmt: skip
 
 
+def check_passes(path: Path) -> bool:
+    """`python -m reliefhub check` on a replica: every model equals its definition."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        return models.differences(con) == {}
+
+
 def run(scale: int, writes: int, every: float, source: Path | None) -> dict:
     from reliefhub import generate
 
@@ -141,6 +150,9 @@ def run(scale: int, writes: int, every: float, source: Path | None) -> dict:
             figures["lag_median_s"] = round(float(np.median(lags)), 3)
             figures["lag_p99_s"] = round(float(np.percentile(lags, 99)), 3)
             figures["lag_max_s"] = round(max(lags), 3)
+            figures["replicas_equal_their_definitions"] = all(
+                map(check_passes, (folder / "a.duckdb", folder / "b.duckdb"))
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return figures
