@@ -96,8 +96,9 @@ class Replica:
             return None
         if self.problem == str(StoreBehind()):
             return self.problem
-        shown = self.as_of.astimezone()
-        return f"store unreachable: figures as of {shown:%H:%M}. Nothing can be saved until it is back."
+        return (
+            f"store unreachable: figures as of {self.as_of:%H:%M} UTC. Nothing can be saved until it is back."
+        )
 
 
 # ---------------------------------------------------------------- pulling changes
