@@ -306,6 +306,7 @@ def _arc_layer(flows: pd.DataFrame) -> pdk.Layer:
     columns = [
         "origin_place_id",
         "destination_place_id",
+        "category",
         "origin_longitude",
         "origin_latitude",
         "destination_longitude",

@@ -119,6 +119,8 @@ def open_page(browser, server, path: str, *, width=1920, height=1080):
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.requests_made = []
     page.on("request", lambda request: page.requests_made.append(request.url))
+    page.messages_sent = []  # to the server: a rerun of the page is asked for by one
+    page.on("websocket", lambda socket: socket.on("framesent", lambda m: page.messages_sent.append(m)))
     started = time.monotonic()
     page.goto(server.base + path)
     page.wait_for_selector("[data-testid='stSidebar']", timeout=60_000)

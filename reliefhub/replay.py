@@ -1,0 +1,144 @@
+"""Replay in the browser: the movements map played day by day by the browser
+itself, so a replay costs one page run, not one a day.
+
+The page sends, once, the flow map of the chosen range (figures.movement_deck,
+so the replay shows the same arcs, colours, labels and edge markers) and, for
+each arc, its movements day by day (queries/replay_flows.sql). The browser
+(static/replay/replay.js, on deck.gl's own bundle in static/vendor/) then
+grows each arc's width with the movements so far, by the map's rules, and
+fades it as its last movement grows older (figures.REPLAY_FRESH_DAYS).
+Pure functions of data, like figures.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import date
+
+import pandas as pd
+import pydeck as pdk
+
+from reliefhub import figures
+
+DECK_GL_URL = "/app/static/vendor/deck.gl-9.1.14/dist.min.js"
+REPLAY_JS_URL = "/app/static/replay/replay.js"
+# Days of the crisis played per second: a choice on the page.
+SPEEDS_DAYS_PER_SECOND = (1, 2, 5)
+# The controls' row above the map, and the date readout's size, at scale 1.
+CONTROLS_PX = 96
+READOUT_PX = 64
+
+# What the browser does without, of each arc the map sends: the replay works
+# out widths itself, and arcs are not picked in a replay (keeping the payload
+# under the map's budget). It keeps the ends and colours (it sets their alpha).
+ARC_FIELDS_LEFT_OUT = ("origin_place_id", "destination_place_id", "category", "width", "tooltip")
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def shown_arcs(flows: pd.DataFrame) -> dict[str, list[str]]:
+    """The arcs a map shows, as replay_flows.sql's three parameter lists."""
+    return {
+        "origins": flows["origin_place_id"].tolist(),
+        "destinations": flows["destination_place_id"].tolist(),
+        "categories": flows["category"].tolist(),
+    }
+
+
+def vlq(numbers) -> str:
+    """Non-negative integers as base64 VLQ (as source maps write them): five
+    bits a character, the sixth saying another character follows. Days and
+    counts are mostly small, so most take one character."""
+    return "".join(map(_vlq_number, numbers))
+
+
+@functools.cache
+def _vlq_number(number: int) -> str:
+    if number < 0:
+        raise ValueError(f"vlq encodes non-negative integers, not {number}")
+    out = []
+    while True:
+        digit, number = number & 31, number >> 5
+        out.append(_BASE64[digit | (32 if number else 0)])
+        if not number:
+            return "".join(out)
+
+
+ARC_KEY = ["origin_place_id", "destination_place_id", "category"]
+
+
+def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str], str]:
+    """Each arc's days with movements, as VLQ pairs: the days since its
+    previous such day (since `first_day` for the first), and the movements."""
+    if daily.empty:
+        return {}
+    days = (pd.to_datetime(daily["day"]) - pd.Timestamp(first_day)).dt.days
+    ordered = daily.assign(day_index=days).sort_values([*ARC_KEY, "day_index"])
+    gaps = ordered.groupby(ARC_KEY, sort=False)["day_index"].diff().fillna(ordered["day_index"])
+    pairs = [vlq((int(gap), int(n))) for gap, n in zip(gaps, ordered["movements"], strict=True)]
+    return ordered.assign(pair=pairs).groupby(ARC_KEY, sort=False)["pair"].agg("".join).to_dict()
+
+
+def replay_payload(
+    deck: pdk.Deck, daily: pd.DataFrame, *, first_day: date, last_day: date, scale: float = 1.0
+) -> dict:
+    """What the browser needs to play the replay: the map's deck (its arcs
+    each with their `series`), the days, and the map's arc rules."""
+    spec = json.loads(deck.to_json())
+    series = day_series(daily, first_day)
+    for layer in spec["layers"]:
+        if layer["id"] == "flows":
+            layer["data"] = [
+                {field: value for field, value in arc.items() if field not in ARC_FIELDS_LEFT_OUT}
+                | {
+                    "series": series.get(
+                        (arc["origin_place_id"], arc["destination_place_id"], arc["category"]), ""
+                    )
+                }
+                for arc in layer["data"]
+            ]
+    return {
+        "deck": spec,
+        "first_day": first_day.isoformat(),
+        "days": (last_day - first_day).days + 1,
+        "speeds": list(SPEEDS_DAYS_PER_SECOND),
+        "arc_width_px": [w * scale for w in figures.ARC_WIDTH_PX],
+        "arc_alpha": list(figures.ARC_ALPHA),
+        "fresh_days": figures.REPLAY_FRESH_DAYS[0],
+        "fade_days": figures.REPLAY_FRESH_DAYS[1],
+        "floor": figures.REPLAY_FLOOR,
+        "readout_px": round(READOUT_PX * scale),
+        "controls_px": round(CONTROLS_PX * scale),
+    }
+
+
+def script_json(payload: dict) -> str:
+    """JSON that is safe inside a <script> element: no '<' can close it."""
+    return json.dumps(payload, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def replay_html(payload: dict, *, map_height_px: int) -> str:
+    """The replay component: controls, the large date readout, the map, and
+    the scripts, all served by the dashboard itself. Stored text (place
+    names, tooltips) travels only inside the JSON, which the script puts into
+    text nodes, never into markup."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<link rel="stylesheet" href="/app/static/replay/replay.css">
+</head><body>
+<div class="controls" style="height:{payload["controls_px"]}px">
+  <button id="play" type="button" aria-label="Play">▶ Play</button>
+  <span class="speeds" role="group" aria-label="Speed"></span>
+  <input id="scrub" type="range" min="0" step="1" aria-label="Day of the replay">
+  <output id="readout" style="font-size:{payload["readout_px"]}px"></output>
+</div>
+<div id="map" style="height:{map_height_px}px"></div>
+<script id="replay-data" type="application/json">{script_json(payload)}</script>
+<script src="{DECK_GL_URL}"></script>
+<script src="{REPLAY_JS_URL}"></script>
+</body></html>"""
+
+
+def component_height(map_height_px: int, scale: float = 1.0) -> int:
+    """The component's height on the page: its controls and its map."""
+    return map_height_px + round(CONTROLS_PX * scale) + 8

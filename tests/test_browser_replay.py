@@ -1,0 +1,120 @@
+"""The movements replay in a real headless Chromium: it plays in the browser
+without the page running again, reads from across a room at 1920x1080,
+draws its arcs by the flow map's rules, and asks nothing of any other server."""
+
+import itertools
+import time
+
+import pandas as pd
+import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from reliefhub import figures
+from reliefhub.db import Database
+from tests.conftest import no_filters
+from tests.test_browser import (  # noqa: F401 (fixtures)
+    assert_no_error_on_page,
+    browser,
+    open_page,
+    real_db,
+    requests_outside,
+    save,
+    server,
+    settle,
+)
+
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+def reruns_asked(page) -> int:
+    """How many runs of the page the browser has asked the server for."""
+    count = 0
+    for message in page.messages_sent:
+        if isinstance(message, bytes):
+            back = BackMsg()
+            back.ParseFromString(message)
+            count += back.WhichOneof("type") == "rerun_script"
+    return count
+
+
+def readouts_while(page, readout, seconds: float) -> list[str]:
+    """The date readout's texts, in order, over `seconds`."""
+    seen, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = readout.inner_text()
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        page.wait_for_timeout(250)
+    return seen
+
+
+def open_replay(browser, server, *, width: int, height: int):  # noqa: F811
+    page = open_page(browser, server, "/movements", width=width, height=height)
+    page.get_by_text("Replay day by day").click()
+    settle(page)
+    replay = page.frame_locator("iframe").first
+    replay.locator("#map canvas").first.wait_for(state="visible", timeout=60_000)
+    playwright.expect(replay.locator("#readout")).to_have_text("1 March 2020", timeout=30_000)
+    return page, replay
+
+
+def test_replay_plays_in_the_browser_without_running_the_page_again(browser, server):  # noqa: F811
+    page, replay = open_replay(browser, server, width=1920, height=1080)
+    readout = replay.locator("#readout")
+    assert readout.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 48
+    box = readout.bounding_box()
+    assert (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= 1920
+        and box["y"] + box["height"] <= 1080
+    )
+
+    runs_before = reruns_asked(page)
+    assert runs_before >= 2, f"the count missed the page's first run and the switch's: {runs_before}"
+    replay.get_by_role("button", name="5 days/s").click()
+    replay.get_by_role("button", name="Play").click()
+    days_shown = readouts_while(page, readout, 12)
+    assert len(days_shown) >= 3, days_shown
+    assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
+    assert reruns_asked(page) == runs_before, "the replay ran the page again"
+    save(page, "movements-replay-1920x1080")
+
+    replay.get_by_role("button", name="Pause").click()
+    playwright.expect(replay.locator("body")).to_have_attribute("data-playing", "false", timeout=20_000)
+    paused = readouts_while(page, readout, 3)
+    assert len(paused) == 1, paused
+    assert_no_error_on_page(page)
+    assert requests_outside(page, server) == []
+    page.close()
+
+
+def test_replay_ends_on_the_maps_arcs_faded_by_age(browser, server, real_db):  # noqa: F811
+    """On its last day the browser draws every arc as wide as the map does,
+    faded as the map's rule for that day says (figures.recency)."""
+    db = Database(real_db, read_only=True)
+    flows = db.query("movement_flows", no_filters(colour_by="cargo_kind", limit=figures.MAP_ARCS))
+    places = db.query("movement_places", no_filters(limit=figures.MAP_PLACES))
+    last_day = pd.Timestamp(db.query("data_bounds").at[0, "last_date"]).date()
+    db.close()
+    deck = figures.movement_deck(
+        flows,
+        places,
+        basemap_url="/app/static/basemap/countries-50m.geojson",
+        colour_by="cargo_kind",
+        frame=figures.MapFrame(50, 10, 4),
+        replay_day=last_day,
+    )
+    expected = next(layer for layer in deck.layers if layer.id == "flows").data
+    page, replay = open_replay(browser, server, width=1920, height=1080)
+    drawn = replay.locator("body").evaluate(
+        "() => { const r = window.reliefhubReplay; return r.arcs.map((arc) => r.arcLook(arc, r.lastDay)); }"
+    )
+    assert len(drawn) == len(expected)
+    for arc, want in zip(drawn, expected, strict=True):
+        assert abs(arc["width"] - want["width"]) < 0.01
+        assert abs(arc["alpha"] - want["target_colour"][3]) <= 1
+    faded = sum(want["target_colour"][3] < 100 for want in expected)
+    assert faded > len(expected) / 2, "most arcs should have faded by the last day"
+    page.close()
