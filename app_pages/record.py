@@ -106,6 +106,14 @@ def saved_note(key: str) -> None:
         st.success(note)
 
 
+def opened_at(form_key: str, table: str, record_id: str) -> int:
+    """The record's latest change when this form was opened (again after each
+    save): saving is refused if someone else changed the record since."""
+    return st.session_state.setdefault(
+        f"{form_key}_seen_{version(form_key)}", operations.seen_change(db, table, record_id)
+    )
+
+
 def pick_record(table: str, key: str) -> str | None:
     """Find a record by part of its ID or label, then pick it."""
     noun = ADD_TABLES[table]
@@ -159,12 +167,15 @@ with tabs[4]:
         names = ("status", *operations.STATUS_DATES[table])
         fields = [f for f in operations.form_fields(db, table) if f.name in names]
         form_key = f"status_{table}_{record_id}"
+        seen = opened_at(form_key, table, record_id)
         saved_note(form_key)
         st.caption(f"Now: **{stored['status'].replace('_', ' ')}**.")
         entered, slots = record_form(form_key, fields, stored, submit="Change status")
         if entered is not None:
             dates = {name: entered[name] for name in operations.STATUS_DATES[table]}
-            change = operations.change_status(db, table, record_id, entered["status"], who=who, dates=dates)
+            change = operations.change_status(
+                db, table, record_id, entered["status"], who=who, dates=dates, seen_change=seen
+            )
             report(change, form_key, slots, f"Changed the status of {STATUS_TABLES[table]}")
 
 with tabs[5]:
@@ -177,11 +188,17 @@ with tabs[5]:
         stored = operations.current_row(db, "shipments", shipment_id)
         fields = [f for f in operations.form_fields(db, "shipments") if f.name in ("request_id", "flight_id")]
         form_key = f"link_{shipment_id}"
+        seen = opened_at(form_key, "shipments", shipment_id)
         saved_note(form_key)
         entered, slots = record_form(form_key, fields, stored, submit="Save links")
         if entered is not None:
             change = operations.link_shipment(
-                db, shipment_id, request_id=entered["request_id"], flight_id=entered["flight_id"], who=who
+                db,
+                shipment_id,
+                request_id=entered["request_id"],
+                flight_id=entered["flight_id"],
+                who=who,
+                seen_change=seen,
             )
             report(change, form_key, slots, "Saved the links of shipment")
 
@@ -194,11 +211,12 @@ with tabs[6]:
         stored = operations.current_row(db, table, record_id)
         id_column = operations.key_column(db, table)
         form_key = f"edit_{table}_{record_id}"
+        seen = opened_at(form_key, table, record_id)
         saved_note(form_key)
         entered, slots = record_form(
             form_key, operations.form_fields(db, table), stored, submit="Save changes", locked=(id_column,)
         )
         if entered is not None:
             entered.pop(id_column)
-            change = operations.update_record(db, table, record_id, entered, who=who)
+            change = operations.update_record(db, table, record_id, entered, who=who, seen_change=seen)
             report(change, form_key, slots, f"Saved {ADD_TABLES[table]}")

@@ -42,5 +42,5 @@ if submitted:
     else:
         # On to the dashboard, keeping the link's filters.
         st.switch_page(
-            "pages/overview.py", query_params={k: st.query_params.get_all(k) for k in st.query_params}
+            "app_pages/overview.py", query_params={k: st.query_params.get_all(k) for k in st.query_params}
         )

@@ -185,7 +185,7 @@ def wall_screen() -> None:
     try:
         picture = fetch(view, replay_day())
         st.session_state.wall_last_good = picture
-        trouble = None
+        trouble = chrome.store_notice()
     except (duckdb.Error, OSError, RuntimeError) as error:
         picture = st.session_state.get("wall_last_good")
         if picture is None:

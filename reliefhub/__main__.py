@@ -1,5 +1,5 @@
 """Command line: python -m reliefhub COMMAND, one of build-db, backup, restore, check, migrate,
-export, import, users, wall-key, generate, bench, for example:
+export, import, users, wall-key, store, generate, bench, for example:
 
 python -m reliefhub build-db
 python -m reliefhub backup
@@ -10,6 +10,7 @@ python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
 python -m reliefhub users add ana --role staff --countries ITA,ESP --password-stdin
 python -m reliefhub wall-key add "Ops room 1"
+python -m reliefhub store init --from data/reliefhub.duckdb
 python -m reliefhub generate --scale 100000 --out bench/synthetic.duckdb --seed 7
 python -m reliefhub bench --scales 10000,100000,1000000 --json bench/results.json
 """
@@ -25,9 +26,17 @@ import duckdb
 
 from reliefhub import DATA_DIR, accounts, backups, exports, faults, migrations, models
 from reliefhub.auth import cli_identity
-from reliefhub.db import Database, database_path, ensure_database, holds_changes
+from reliefhub.db import (
+    Database,
+    database_path,
+    ensure_database,
+    fill_replica,
+    holds_changes,
+    open_database_at,
+)
 from reliefhub.filters import MODES, Filters
 from reliefhub.loader import build_database
+from reliefhub.store import init, store_url
 from reliefhub.validation import ValidationError
 
 
@@ -122,8 +131,13 @@ def open_database(args: argparse.Namespace, instead: str, *, refresh: bool = Tru
     DuckDB lets one process at a time open a database file for writing."""
     path = Path(args.db or database_path())
     try:
-        ensure_database(path)
-        db = Database(path)
+        if store_url() is None:
+            ensure_database(path)
+        else:
+            fill_replica(
+                path, say=lambda done, text: print(f"[{done:4.0%}] {text}", file=sys.stderr, flush=True)
+            )
+        db = open_database_at(path)
     except duckdb.IOException as error:
         print(f"Cannot open {path}: {error}\nIs the dashboard running on it? {instead}", file=sys.stderr)
         return None
@@ -341,6 +355,40 @@ def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
     migrating.set_defaults(run=migrate)
 
 
+def store_init(args: argparse.Namespace) -> int:
+    """Move an embedded database into a new, empty store (RELIEFHUB_STORE)."""
+    url = args.store or store_url()
+    if not url:
+        print(
+            "store init needs the store's URL: --store postgresql://... or RELIEFHUB_STORE", file=sys.stderr
+        )
+        return 2
+    try:
+        counts = init.init_from(Path(args.source), url, say=print)
+    except (init.StoreNotEmpty, FileNotFoundError, faults.DatabaseFault, migrations.MigrationError) as error:
+        print(f"store init refused: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Moved {args.source} into the store: " + ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    )
+    return 0
+
+
+def add_store_commands(commands) -> None:
+    shared = commands.add_parser("store", help="the shared PostgreSQL store of several dashboard servers")
+    actions = shared.add_subparsers(dest="action", required=True)
+    making = actions.add_parser(
+        "init",
+        help="move an embedded database into a new, empty store",
+        description="Copies the tables of record (not the derived models) into the store in one transaction.",
+    )
+    making.add_argument(
+        "--from", dest="source", required=True, help="the DuckDB file to move, e.g. data/reliefhub.duckdb"
+    )
+    making.add_argument("--store", help="the store's URL (default: $RELIEFHUB_STORE)")
+    making.set_defaults(run=store_init)
+
+
 def add_data_commands(commands, common: argparse.ArgumentParser) -> None:
     """`build-db` and `export`: the database from its sources, and a table out as CSV."""
     build = commands.add_parser(
@@ -462,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     add_model_commands(commands, common)
     add_import_command(commands, common)
     accounts.add_commands(commands, common, open_database)
+    add_store_commands(commands)
     add_synthetic_commands(commands)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -14,16 +14,18 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psycopg
 
 from reliefhub import DATA_DIR, QUERIES_DIR, backups, faults, migrations, models
 from reliefhub.loader import apply_views, build_database
+from reliefhub.store import postgres, push, replica, store_url
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -125,7 +127,11 @@ def _open_verified(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         if not read_only:
             migrations.migrate(path, say=lambda text: print(text, file=sys.stderr))
-        connection = duckdb.connect(str(path), read_only=read_only, config={"threads": duckdb_threads()})
+        connection = duckdb.connect(str(path), read_only=read_only)
+        # Set, not passed as the connection's config: DuckDB refuses a second
+        # connection to a file open in this process with another config (a
+        # migration's, a replica's fill), and the setting is the file's anyway.
+        connection.execute("SET threads = $threads", {"threads": duckdb_threads()})
         backups.verify(connection)
     except duckdb.IOException as error:
         if connection is not None:
@@ -167,8 +173,12 @@ class Database:
         read_only: bool = False,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         after_write=AFTER_WRITE,
+        store: replica.Replica | None = None,
     ):
         self.path = Path(path)
+        # With a shared store (RELIEFHUB_STORE), this file is its replica.
+        self.store = store
+        self.following: replica.Following | None = None  # the thread following the store
         self.read_only = read_only
         self.after_write = tuple(after_write)
         self.connection = _open_verified(self.path, read_only)
@@ -236,20 +246,41 @@ class Database:
         """
         if self.stale:
             raise FiguresOutOfDate(f"{self.path}: figures need updating before a change is written")
-        with self._writing() as cursor:
-            before = self.connection.cursor()
-            try:
-                before.begin()
-                before.execute("SELECT count(*) FROM meta").fetchone()  # fixes what it sees: now
-                yield cursor
-                for hook in self.after_write:
-                    hook(cursor, before)
-            finally:
-                before.close()
-            cursor.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
-                {"now": datetime.now(UTC).isoformat(timespec="seconds")},
-            )
+        with (
+            self._writing() as cursor,
+            self._changing(cursor) as after_write,
+            push.writing(self.store, cursor) if self.store else nullcontext(),
+        ):
+            yield cursor
+            after_write()
+
+    def follow_store(self, pg) -> int:
+        """Apply the store's changes after this replica's position (see
+        store/replica.py); returns how many were applied."""
+        replica.check_not_behind(pg, self._cursor())
+        if self.stale or models.last_change(self._cursor()) == replica.store_position(pg):
+            return 0
+        with self._writing() as cursor, self._changing(cursor) as after_write:
+            applied = replica.pull(pg, cursor)
+            after_write()
+        return applied
+
+    @contextmanager
+    def _changing(self, cursor: duckdb.DuckDBPyConnection):
+        """Yields the step that runs the after-write hooks, given a cursor
+        that still reads the data as it was before the change began; then
+        records the data's change time."""
+        before = self.connection.cursor()
+        try:
+            before.begin()
+            before.execute("SELECT count(*) FROM meta").fetchone()  # fixes what it sees: now
+            yield lambda: [hook(cursor, before) for hook in self.after_write]
+        finally:
+            before.close()
+        cursor.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('data_changed_at', $now)",
+            {"now": datetime.now(UTC).isoformat(timespec="seconds")},
+        )
 
     def refresh(self, progress: models.Progress | None = None, *, also=()) -> list[str]:
         """Rebuild the stale models (and those named in `also`, with every
@@ -305,6 +336,8 @@ class Database:
         return holds_changes(self.connection.cursor())
 
     def close(self) -> None:
+        if self.following is not None:
+            self.following.stop()
         self.connection.close()
 
 
@@ -359,16 +392,46 @@ def shared_database() -> Database:
         if not path.exists() and _shared is not None and _shared.path == path and _shared.holds_changes():
             _shared.fault = faults.missing(path, _shown(backups.latest(path)))
             raise faults.DatabaseFault(_shared.fault)
-        ensure_database(path)
+        if store_url() is None:
+            ensure_database(path)
+        elif _shared is None or not path.exists():
+            fill_replica(path)
         identity = file_identity(path)
         if _shared is None or _shared.path != path or _shared.identity != identity:
             if _shared is not None:
                 _shared.close()
-            opened = Database(path)
+            opened = open_database_at(path)
             opened.identity = identity
+            if opened.store:
+                opened.following = replica.start_following(opened)
             _shared = opened  # only whole, for the lock-free path above
             _start_keeper()
         return _shared
+
+
+def fill_replica(path: Path, say=lambda done, text: None) -> None:
+    """With a store: make `path` a replica that can follow it (store/replica.py).
+    While the store is away, an existing replica is used as it is."""
+    try:
+        replica.ensure_filled(path, store_url(), say)
+    except postgres.StoreUnreachable:
+        if not path.exists():
+            raise
+
+
+def open_database_at(path: Path) -> Database:
+    """The embedded file, or (with RELIEFHUB_STORE) the store's replica at
+    `path`, brought up to date with the store when it answers."""
+    url = store_url()
+    if url is None:
+        return Database(path)
+    db = Database(path, store=replica.Replica(url))
+    try:
+        with postgres.connect(url, autocommit=True) as pg:
+            db.follow_store(pg)
+    except (postgres.StoreUnreachable, psycopg.Error) as error:
+        db.store.lost(error)
+    return db
 
 
 # ---------------------------------------------------------------- the dashboard's own backups

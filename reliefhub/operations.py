@@ -290,11 +290,12 @@ def _save(
     values: dict | None = None,
     record_id: str | None = None,
     changes: dict | None = None,
+    seen_change: int | None = None,
 ) -> Change:
     """Add `values`, or apply `changes` to the stored `record_id`: check, write
     and audit in one transaction (reliefhub.writes). The stored row is read
-    inside it, so a change saved meanwhile by someone else is built upon,
-    never overwritten."""
+    inside it; given `seen_change` (seen_change() when the form was opened), a
+    record someone else changed since is refused, naming who and when."""
     _check_table(table)
     change_set = str(uuid.uuid4())
     expect = "add" if values is not None else "update"
@@ -304,6 +305,9 @@ def _save(
                 values = _new_values(cur, table, values)
                 record_id = as_text(values.get(primary_key(cur, table)))
             else:
+                if seen_change is not None and (since := changed_since(cur, table, record_id, seen_change)):
+                    problem = Problem(FORM, 1, primary_key(cur, table), record_id, since)
+                    raise Rollback(Change(table, record_id, problems=[problem]))
                 values = _changed_values(cur, table, record_id, changes)
             stage_values(cur, table, values, "form_stage")
             typed, problems = writes.check_staged(cur, table, "form_stage", FORM, who=who, expect=expect)
@@ -350,14 +354,57 @@ def add_record(db: Database, table: str, values: dict, *, who: Identity) -> Chan
 
 
 def update_record(
-    db: Database, table: str, record_id: str, changes: dict, *, who: Identity, action: str = "update"
+    db: Database,
+    table: str,
+    record_id: str,
+    changes: dict,
+    *,
+    who: Identity,
+    action: str = "update",
+    seen_change: int | None = None,
 ) -> Change:
-    """Change some fields of a stored record; the others stay as stored."""
-    return _save(db, table, who=who, action=action, record_id=record_id, changes=changes)
+    """Change some fields of a stored record; the others stay as stored.
+    Refused when the record changed after `seen_change` (see _save)."""
+    return _save(
+        db, table, who=who, action=action, record_id=record_id, changes=changes, seen_change=seen_change
+    )
+
+
+def seen_change(db: Database, table: str, record_id: str) -> int:
+    """The record's latest change id (0: none), to hand back with the form's save."""
+    found = db.connection.cursor().execute(
+        "SELECT coalesce(max(change_id), 0) FROM audit_log WHERE table_name = $table AND record_id = $id",
+        {"table": table, "id": record_id},
+    )
+    return found.fetchone()[0]
+
+
+def changed_since(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, seen: int) -> str | None:
+    """Who changed the record after change `seen`, and when, in words; None if nobody did."""
+    found = cur.execute(
+        "SELECT changed_by, strftime(timezone('UTC', changed_at), '%d %b %Y %H:%M') FROM audit_log "
+        "WHERE table_name = $table AND record_id = $id "
+        "AND change_id > $seen ORDER BY change_id DESC LIMIT 1",
+        {"table": table, "id": record_id, "seen": seen},
+    ).fetchone()
+    if found is None:
+        return None
+    who, when = found
+    return (
+        f"{who} changed this record at {when} UTC, after you opened it: "
+        "nothing was saved. Reload it to see their change, then make yours again."
+    )
 
 
 def change_status(
-    db: Database, table: str, record_id: str, status: str, *, who: Identity, dates: dict | None = None
+    db: Database,
+    table: str,
+    record_id: str,
+    status: str,
+    *,
+    who: Identity,
+    dates: dict | None = None,
+    seen_change: int | None = None,
 ) -> Change:
     """A request partially fulfilled, a shipment delivered, a flight landed."""
     if table not in STATUS_DATES:
@@ -365,14 +412,26 @@ def change_status(
     unknown = set(dates or {}) - set(STATUS_DATES[table])
     if unknown:
         raise ValueError(f"not a status date of {table}: {', '.join(sorted(unknown))}")
-    return update_record(db, table, record_id, {"status": status, **(dates or {})}, who=who, action="status")
+    changes = {"status": status, **(dates or {})}
+    return update_record(db, table, record_id, changes, who=who, action="status", seen_change=seen_change)
 
 
 def link_shipment(
-    db: Database, shipment_id: str, *, request_id: str | None, flight_id: str | None, who: Identity
+    db: Database,
+    shipment_id: str,
+    *,
+    request_id: str | None,
+    flight_id: str | None,
+    who: Identity,
+    seen_change: int | None = None,
 ) -> Change:
     """Link a shipment to the request it answers and the flight that carried it
     (None unlinks). A request's fulfilment then follows from its delivered shipments."""
     return update_record(
-        db, "shipments", shipment_id, {"request_id": request_id, "flight_id": flight_id}, who=who
+        db,
+        "shipments",
+        shipment_id,
+        {"request_id": request_id, "flight_id": flight_id},
+        who=who,
+        seen_change=seen_change,
     )

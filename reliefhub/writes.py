@@ -10,7 +10,10 @@ file's rows), then, inside `transaction`:
 - `write_checked` sorts the checked rows into new, updated and unchanged,
   writes them, and records each change in the audit trail, naming the caller;
 - Database.transaction's after-write hooks then bring the stored models up to
-  date, and everything commits together.
+  date, and everything commits together. With a shared store
+  (RELIEFHUB_STORE), Database.transaction also pulls the store's latest
+  changes first and lands the write in PostgreSQL before committing
+  (reliefhub/store/push.py): the same path, the same checks.
 
 The check and the write run under the process's one write lock and in one
 transaction, so two staff saving at the same moment cannot both pass a check

@@ -81,3 +81,20 @@ def sign_in_as(app, role: str, name: str | None = None, countries: tuple[str, ..
     outcome = auth.sign_in(db, name, PASSWORD, None)
     app.session_state[access.SESSION_KEY] = access.LocalSession(outcome.identity, datetime.now(UTC))
     return outcome.identity
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server for the whole test session (see reliefhub/store/local_server.py)."""
+    from reliefhub.store.local_server import PostgresServer, binaries
+
+    if binaries() is None:
+        pytest.fail("PostgreSQL's server binaries (Debian's postgresql package) are not installed")
+    with PostgresServer.temporary() as server:
+        yield server
+
+
+@pytest.fixture
+def store_url(postgres_server) -> str:
+    """A new, empty PostgreSQL database for one test."""
+    return postgres_server.new_database()

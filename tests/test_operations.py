@@ -791,3 +791,23 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, tmp_p
     assert [s.value for s in app.success] == [
         "Added shipment `shp-2020-04-03-ita-cze-ventilators`. It is on the Audit page."
     ]
+
+
+def test_record_page_refuses_a_save_over_a_change_made_after_the_form_was_opened(
+    page_db
+):
+    app = open_page("app_pages/record.py")
+    app.selectbox(key="status_record").select("req-esp-ventilators").run()
+    form = "status_requests_req-esp-ventilators_0"
+    before = operations.current_row(page_db, "requests", "req-esp-ventilators")
+    # Someone else changes the request while this form is open.
+    other = staff("Ben Ortiz")
+    assert operations.update_record(
+        page_db, "requests", "req-esp-ventilators", {"quantity": "7"}, who=other
+    ).ok
+    app.selectbox(key=form + "_status").select("partially_fulfilled")
+    app.button(key=f"FormSubmitter:{form}-Change status").click().run()
+    shown = " ".join(e.value for e in app.error)
+    assert "Ben Ortiz changed this record at" in shown and "nothing was saved" in shown
+    after = operations.current_row(page_db, "requests", "req-esp-ventilators")
+    assert (after["status"], after["quantity"]) == (before["status"], 7.0)

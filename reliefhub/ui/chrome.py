@@ -18,6 +18,8 @@ def start_page(title: str | None) -> None:
     remove_stale_upload_copies()
     if dataset.database().fault:
         st.error(dataset.database().fault, icon="⚠️")
+    if notice := store_notice():
+        st.warning(notice, icon="⚠️")
     synthetic_notice()
     if title is None:
         return
@@ -33,6 +35,12 @@ def start_writing_page(title: str, caption: str):
     start_page(title)
     st.caption(caption)
     return dataset.database(), access.identity(), st.empty()
+
+
+def store_notice() -> str | None:
+    """ "store unreachable: figures as of HH:MM" while a shared store is away (store/replica.py)."""
+    store = dataset.database().store
+    return None if store is None else store.notice()
 
 
 def latest_backup() -> str | None:

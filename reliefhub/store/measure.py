@@ -1,0 +1,179 @@
+"""The shared store's benchmark, on a throwaway local PostgreSQL:
+
+    python -m reliefhub.store.measure --scale 100000 [--writes 100] [--every 0.2] [--source FILE]
+
+- `store init` of a synthetic database of `--scale` shipments (or a copy of
+  `--source`) into an empty store;
+- filling a new server's replica from it;
+- replica lag: another process saves `--writes` requests through the form's
+  write path on replica A, one every `--every` seconds, while replica B
+  follows the store; each change's lag is the time from the writer's return
+  from the save (the store commits just before the replica does) to B holding
+  it. Median and 99th percentile;
+- whether both replicas then pass `check` (every model equals its definition).
+
+Prints one JSON object. Figures go in docs/benchmark.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from reliefhub import models, operations
+from reliefhub.auth import Identity
+from reliefhub.store import init, replica
+from reliefhub.store.local_server import PostgresServer
+
+WRITER = Identity("bench:writer", "Benchmark writer", "staff")
+
+
+def timed(step) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def write_steadily(db_path: Path, writes: int, every: float) -> None:
+    """The writer process: a request saved every `every` s; prints each change id and when it returned."""
+    from reliefhub.db import open_database_at
+
+    db = open_database_at(db_path)
+    for n in range(writes):
+        started = time.time()
+        change = operations.add_record(db, "requests", request(f"{os.getpid()}-{n}"), who=WRITER)
+        if not change.ok:
+            raise SystemExit(f"the writer's save was refused: {change.problems}")
+        print(models.last_change(db.connection.cursor()), time.time(), flush=True)
+        time.sleep(max(0.0, every - (time.time() - started)))
+    db.close()
+
+
+def replica_lag(url: str, writer_db: Path, follower_db: Path, writes: int, every: float) -> list[float]:
+    """Seconds from each write's return on one server to the other server holding it."""
+    from reliefhub.db import open_database_at
+
+    follower = open_database_at(follower_db)
+    follower.following = replica.start_following(follower)
+    seen: dict[int, float] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        cursor = follower.connection.cursor()
+        while not done.is_set():
+            position = models.last_change(cursor)
+            now = time.time()
+            seen.setdefault(position, now)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    command = [sys.executable, "-m", "reliefhub.store.measure", "--write", str(writer_db)]
+    command += ["--writes", str(writes), "--every", str(every)]
+    written = subprocess.run(
+        command, env=os.environ | {"RELIEFHUB_STORE": url}, capture_output=True, text=True, check=True
+    )
+    time.sleep(2.0)  # the last change's way over
+    done.set()
+    watcher.join()
+    follower.close()
+    lags = []
+    for line in written.stdout.split("\n"):
+        if line.strip():
+            change, returned = line.split()
+            shown = min((at for position, at in seen.items() if position >= int(change)), default=None)
+            lags.append(float("inf") if shown is None else max(0.0, shown - float(returned)))
+    return lags
+
+
+def embedded_saves(source: Path, copy: Path, saves: int = 5) -> float:
+    """The median time of a form save on the embedded file, beside which the lag is read:
+    a replica applies a change through the same model refresh."""
+    from reliefhub.db import Database
+
+    shutil.copy(source, copy)
+    db = Database(copy)
+    times = [
+        timed(lambda n=n: operations.add_record(db, "requests", request(f"embedded-{n}"), who=WRITER))
+        for n in range(saves)
+    ]
+    db.close()
+    return round(float(np.median(times)), 3)
+
+
+def request(request_id: str) -> dict:
+    return {
+        "requester_iso3": "ITA", "channel": "eadrcc", "material_code": "ventilators", "quantity": "1",
+        "quantity_precision": "exact", "description": "Benchmark", "requested_on": "2020-04-01",
+        "date_precision": "day", "status": "open", "source_urls": "https://example.org/bench",
+        "source_note": "benchmark", "request_id": f"req-bench-{request_id}",
+    }  # fmt: skip
+
+
+def check_passes(path: Path) -> bool:
+    """`python -m reliefhub check` on a replica: every model equals its definition."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        return models.differences(con) == {}
+
+
+def run(scale: int, writes: int, every: float, source: Path | None) -> dict:
+    from reliefhub import generate
+
+    folder = Path(tempfile.mkdtemp(prefix="reliefhub-store-bench-"))
+    figures: dict = {"scale": scale, "writes": writes, "every_s": every}
+    try:
+        with PostgresServer.temporary() as server:
+            url = server.new_database()
+            embedded = folder / "embedded.duckdb"
+            if source:
+                shutil.copy(source, embedded)
+            else:
+                generate.generate(scale, embedded, generate.DEFAULT_SEED)
+            figures["embedded_save_median_s"] = embedded_saves(embedded, folder / "embedded-copy.duckdb")
+            figures["store_init_s"] = round(timed(lambda: init.init_from(embedded, url)), 2)
+            figures["fill_replica_s"] = round(timed(lambda: replica.fill(folder / "a.duckdb", url)), 2)
+            replica.fill(folder / "b.duckdb", url)
+            os.environ["RELIEFHUB_STORE"] = url
+            lags = replica_lag(url, folder / "a.duckdb", folder / "b.duckdb", writes, every)
+            figures["lag_median_s"] = round(float(np.median(lags)), 3)
+            figures["lag_p99_s"] = round(float(np.percentile(lags, 99)), 3)
+            figures["lag_max_s"] = round(max(lags), 3)
+            figures["replicas_equal_their_definitions"] = all(
+                map(check_passes, (folder / "a.duckdb", folder / "b.duckdb"))
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m reliefhub.store.measure", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--scale", type=int, default=100_000, help="shipments in the synthetic database")
+    parser.add_argument("--source", type=Path, help="measure a copy of this database instead")
+    parser.add_argument("--writes", type=int, default=100)
+    parser.add_argument("--every", type=float, default=0.2, help="seconds between the writer's saves")
+    parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # the writer process
+    args = parser.parse_args(argv)
+    if args.write:
+        write_steadily(args.write, args.writes, args.every)
+        return 0
+    print(json.dumps(run(args.scale, args.writes, args.every, args.source)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

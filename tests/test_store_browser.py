@@ -1,0 +1,174 @@
+"""Two dashboard servers on one PostgreSQL store, in headless Chromium: a
+record imported by staff on server A shows on server B's wall."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import playwright.sync_api as playwright
+import pytest
+
+from reliefhub import DATA_DIR, REPO_DIR
+from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.loader import build_database
+from reliefhub.store import init, replica
+from tests.test_browser import (
+    NEW_SHIPMENT,
+    Server,
+    add_account,
+    free_port,
+    hand_over,
+    open_import_page,
+    open_page,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def two_servers(store_url, tmp_path):
+    """The built-in data moved into a store (with a staff account), and two
+    servers, each on its own replica."""
+    embedded = tmp_path / "embedded.duckdb"
+    build_database(DATA_DIR, embedded)
+    add_account(embedded, "staff")
+    init.init_from(embedded, store_url)
+    servers = []
+    try:
+        for name in ("a", "b"):
+            path = tmp_path / f"replica-{name}.duckdb"
+            replica.ensure_filled(path, store_url)
+            servers.append(Server(path, RELIEFHUB_STORE=store_url))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_servers, tmp_path):
+    a, b = two_servers
+    upload = tmp_path / "new-shipment.csv"
+    upload.write_text(NEW_SHIPMENT)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        wall = open_page(browser, b, "/wall?refresh=5")
+        in_transit = wall.locator(".wall-figure", has_text="Shipments in transit").locator(".value")
+        in_transit.wait_for(timeout=60_000)
+        before = int(in_transit.inner_text().replace(",", ""))
+
+        # A's first page on a loaded machine may take longer than the sign-in helper waits.
+        warm = open_page(browser, a, "/sign_in")
+        warm.get_by_role("textbox", name="Account").wait_for(timeout=120_000)
+        warm.close()
+        staff = open_import_page(browser, a, "Shipments")
+        hand_over(staff, str(upload)).click()
+        new_rows = staff.get_by_test_id("stMetric").filter(has_text="New").get_by_test_id("stMetricValue")
+        new_rows.wait_for(timeout=120_000)
+        assert new_rows.inner_text() == "1"
+        written = time.monotonic()
+
+        wall.wait_for_function(
+            """expected => [...document.querySelectorAll('.wall-figure')].some(figure =>
+                figure.innerText.includes('Shipments in transit')
+                && figure.querySelector('.value').innerText === expected)""",
+            arg=str(before + 1),
+            timeout=30_000,
+        )
+        shown_after = time.monotonic() - written
+        print(f"\nB's wall showed A's import {shown_after:.1f} s after it was written (refresh 5 s)")
+        # Within one of the wall's refreshes plus the 2 s the replica may take.
+        assert shown_after <= 5 + 2
+        assert not wall.get_by_text("store unreachable").count()
+        browser.close()
+
+
+class Proxy:
+    """Debian's nginx with deploy/nginx.conf in front of `servers`, on a free
+    port, with a certificate made for 127.0.0.1 by openssl."""
+
+    def __init__(self, servers, folder: Path):
+        for sub in ("logs", "tmp"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        certificate, key = folder / "cert.pem", folder / "key.pem"
+        request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        request += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        subprocess.run([*request, "-keyout", key, "-out", certificate], check=True, capture_output=True)
+        self.port = free_port()
+        self.base = f"https://127.0.0.1:{self.port}"
+        filled = {
+            "{servers}": " ".join(f"server 127.0.0.1:{s.port};" for s in servers),
+            "{listen}": f"127.0.0.1:{self.port}",
+            "{certificate}": str(certificate),
+            "{key}": str(key),
+        }
+        text = (REPO_DIR / "deploy" / "nginx.conf").read_text()
+        for placeholder, value in filled.items():
+            text = text.replace(placeholder, value)
+        (folder / "nginx.conf").write_text(text)
+        command = [
+            "nginx",
+            "-p",
+            str(folder),
+            "-c",
+            str(folder / "nginx.conf"),
+            "-g",
+            "daemon off; user root;",
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        context = ssl.create_default_context(cafile=certificate)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"{self.base}/_stcore/health", context=context, timeout=5
+                ) as answer:
+                    self.headers = answer.headers
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(
+                        "nginx did not start:\n" + self.process.stdout.read().decode()
+                    ) from None
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def test_two_servers_behind_nginx_with_tls_sticky_sessions_and_safe_headers(two_servers, tmp_path):
+    proxy = Proxy(two_servers, tmp_path / "nginx")
+    try:
+        policy = proxy.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert proxy.headers["X-Content-Type-Options"] == "nosniff"
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(ignore_https_errors=True, viewport={"width": 1920, "height": 1080})
+            page = context.new_page()
+            refused = []
+            page.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
+            page.goto(proxy.base + "/movements")
+            page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+            page.locator("canvas").first.wait_for(timeout=120_000)  # deck.gl drew the map
+            page.get_by_text("Wall screen").first.click()  # a rerun over the same websocket
+            page.wait_for_selector(".wall-figure", timeout=120_000)
+            assert refused == []
+            (route,) = [c["value"] for c in context.cookies() if c["name"] == "reliefhub_route"]
+            browser.close()
+        # Sticky: every request of this browser after the first reached one server.
+        log = (tmp_path / "nginx" / "logs" / "access.log").read_text().splitlines()
+        reached = {line.split()[1] for line in log if line.startswith(route + " ")}
+        assert len(reached) == 1 and reached <= {f"127.0.0.1:{s.port}" for s in two_servers}
+    finally:
+        proxy.stop()
