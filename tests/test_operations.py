@@ -793,9 +793,7 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, tmp_p
     ]
 
 
-def test_record_page_refuses_a_save_over_a_change_made_after_the_form_was_opened(
-    page_db
-):
+def test_record_page_refuses_a_save_over_a_change_made_after_the_form_was_opened(page_db):
     app = open_page("app_pages/record.py")
     app.selectbox(key="status_record").select("req-esp-ventilators").run()
     form = "status_requests_req-esp-ventilators_0"
