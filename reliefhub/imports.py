@@ -299,6 +299,11 @@ def field_changes(
     """Each field the checked rows would change in stored records: the first
     CHANGES_LISTED (by line) and how many in all. After is as the file wrote it."""
     key = quote(primary_key(cur, kind))
+    stored = cur.execute(
+        f"SELECT count(*) FROM {quote(typed)} t SEMI JOIN {quote(kind)} s ON s.{key} = t.{key}"  # noqa: S608
+    ).fetchone()[0]
+    if not stored:  # all new, as in a first import: nothing to compare field by field
+        return [], 0
     compared = [c for c, _ in table_columns(cur, kind) if quote(c) != key]
     written = {c for c, _ in table_columns(cur, stage)}
 
