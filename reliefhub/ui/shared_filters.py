@@ -4,6 +4,7 @@ the sidebar, kept in the link, and bound to every query a page runs."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -37,18 +38,16 @@ def sidebar_filters(*, show: bool = True) -> Filters:
     url_state.adopt_from_url("mode", url_state.known_codes(MODES, "mode"), "modes")
     url_state.adopt_from_url("dates", url_state.date_range_within(first, last), "date range")
     st.session_state.setdefault("dates", (first, last))
-    if not show:
-        start, end = st.session_state["dates"]
-        filters = Filters(
-            countries=tuple(st.session_state.get("country", ())),
-            materials=tuple(st.session_state.get("material", ())),
-            modes=tuple(st.session_state.get("mode", ())),
-            date_from=None if start == first else start,
-            date_to=None if end == last else end,
-        )
-        st.session_state[FILTERS_KEY] = filters
-        return filters
+    if show:
+        _draw_filters(country_names, material_names, first, last)
+    filters = _chosen_filters(first, last)
+    st.session_state[FILTERS_KEY] = filters
+    return filters
 
+
+def _draw_filters(country_names: dict, material_names: dict, first: date, last: date) -> None:
+    """The filters' widgets in the sidebar, their values mirrored in the link.
+    Each keeps its value in session state under the key _chosen_filters reads."""
     with st.sidebar:
         st.header("Filters")
         # Codes first, so a typed code is the best match and Enter picks that
@@ -83,7 +82,6 @@ def sidebar_filters(*, show: bool = True) -> Filters:
             key="dates",
             format="YYYY-MM-DD",
         )
-    # While a range is being picked the widget holds only its first day.
     start, end = [*picked, None, None][:2]
     url_state.publish_to_url("country", chosen_countries)
     url_state.publish_to_url("material", chosen_materials)
@@ -91,15 +89,20 @@ def sidebar_filters(*, show: bool = True) -> Filters:
     url_state.publish_to_url(
         "dates", None if (start, end) == (first, last) or not end else [str(start), str(end)]
     )
-    filters = Filters(
-        countries=tuple(chosen_countries),
-        materials=tuple(chosen_materials),
-        modes=tuple(chosen_modes),
+
+
+def _chosen_filters(first: date, last: date) -> Filters:
+    """The filters this session holds: the widgets' values, or on the wall the link's.
+    A date at the data's own edge filters nothing, so it is left out."""
+    # While a range is being picked the widget holds only its first day.
+    start, end = [*st.session_state["dates"], None, None][:2]
+    return Filters(
+        countries=tuple(st.session_state.get("country", ())),
+        materials=tuple(st.session_state.get("material", ())),
+        modes=tuple(st.session_state.get("mode", ())),
         date_from=None if start == first else start,
         date_to=None if end in (last, None) else end,
     )
-    st.session_state[FILTERS_KEY] = filters
-    return filters
 
 
 def current_filters() -> Filters:
