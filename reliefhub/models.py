@@ -286,7 +286,12 @@ def catch_up(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection |
         {"through": through},
     )
     con.execute((MODELS_DIR / "_touched.sql").read_text())
+    # A model reading none of the tables changed still equals its definition.
+    tables = con.execute("SELECT DISTINCT table_name FROM touched_changes").fetchall()
+    changed = dependents({table for (table,) in tables})
     for m in stored_models():
+        if m.name not in changed:
+            continue
         if m.refresh_by:
             refresh_by_key(con, m)
         elif m.refresh:
@@ -303,17 +308,24 @@ def refresh_by_key(con: duckdb.DuckDBPyConnection, m: Model) -> None:
     """Replace the rows whose key (`-- refresh by: column in touched_table`) a
     change touched: the definition is read over its inputs' rows with those
     keys alone, each shadowed by a temporary view of its name, since a filter
-    applied after the definition's grouping would add up every row."""
+    applied after the definition's grouping would add up every row. Each view
+    names the key, so DuckDB reads the touched keys' rows alone (by the key's
+    index where it has one) and only the columns the definition reads."""
     column, touched = m.refresh_by
     chosen = f"{column} IN (SELECT {column} FROM {touched})"  # noqa: S608 (names from the model's header)
     con.execute(f"DELETE FROM {m.name} WHERE {chosen}")  # noqa: S608 (names from the model's header)
-    inputs = [d for d in m.depends_on if d in {s.name for s in stored_models()}]
-    for name in inputs:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE touched_{name} AS SELECT * FROM {name} WHERE {chosen}")  # noqa: S608
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS FROM touched_{name}")
+    stored = stored_catalogue(con)
+    for name in m.depends_on:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS FROM {stored}.{name} WHERE {chosen}")
     con.execute(f"INSERT INTO {m.name} SELECT * FROM {view_name(m)}")  # noqa: S608
-    for name in inputs:
+    for name in m.depends_on:
         con.execute(f"DROP VIEW temp.{name}")
+
+
+def stored_catalogue(con: duckdb.DuckDBPyConnection) -> str:
+    """The file's own schema, quoted: `main.x` would find a temporary table or
+    view of that name first."""
+    return '"{}".main'.format(con.execute("SELECT current_database()").fetchone()[0].replace('"', '""'))
 
 
 def update_fingerprints(con: duckdb.DuckDBPyConnection, before: duckdb.DuckDBPyConnection | None) -> None:
@@ -359,8 +371,7 @@ def differences(con: duckdb.DuckDBPyConnection, limit: int = 5) -> dict[str, lis
     found: dict[str, list[str]] = {}
     present = existing_tables(con)
     built: list[str] = []
-    # `main.x` would find the temporary table first: name the file's catalogue.
-    stored = '"{}".main'.format(con.execute("SELECT current_database()").fetchone()[0].replace('"', '""'))
+    stored = stored_catalogue(con)
     try:
         for m in stored_models():
             if m.name not in present or view_name(m) not in present:

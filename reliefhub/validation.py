@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -115,9 +116,12 @@ def _status_change_rules() -> list[tuple[str, str, str, str]]:
                 (
                     table,
                     "status",
+                    # The stored status tested after the join, not pushed into
+                    # reading the table: a form's one row is then looked up by
+                    # its key's index instead of joined with every stored row.
                     f"""SELECT t.__line, t.status FROM {{typed}} t
                         JOIN {table} stored ON stored.{key} = t.{key}
-                        WHERE stored.status = '{before}' AND t.status NOT IN ({keep})""",
+                        WHERE CASE WHEN t.status NOT IN ({keep}) THEN stored.status = '{before}' END""",
                     message,
                 )
             )
@@ -160,6 +164,46 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
         "WHERE table_name = $table AND schema_name = 'main' ORDER BY column_index",
         {"table": table},
     ).fetchall()
+
+
+class Constraint(NamedTuple):
+    table: str
+    kind: str  # 'PRIMARY KEY', 'NOT NULL', 'CHECK', 'FOREIGN KEY', 'UNIQUE'
+    columns: list[str]
+    expression: str | None
+    referenced_table: str | None
+    referenced_columns: list[str] | None
+
+
+# The catalogue's constraints by the tables' definitions: see constraints().
+_catalogue: dict[tuple, tuple[Constraint, ...]] = {}
+
+
+def constraints(con: duckdb.DuckDBPyConnection, table: str | None = None) -> tuple[Constraint, ...]:
+    """The constraints of the database's own tables (of `table` alone if
+    named), as DuckDB's catalogue holds them. duckdb_constraints() costs tens
+    of milliseconds a call, a form save would ask it seven times, so they are
+    read once per schema: kept under the tables' CREATE statements (which any
+    change to a table's columns or constraints changes), read on each call."""
+    ddl = tuple(
+        con.execute(
+            "SELECT table_name, sql FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND NOT temporary ORDER BY table_name"
+        ).fetchall()
+    )
+    found = _catalogue.get(ddl)
+    if found is None:
+        found = tuple(
+            Constraint(*row)
+            for row in con.execute(
+                "SELECT table_name, constraint_type, constraint_column_names, expression, referenced_table, "
+                "referenced_column_names FROM duckdb_constraints() "
+                "WHERE database_name = current_database() AND schema_name = 'main'"
+            ).fetchall()
+        )
+        _catalogue.clear()  # one schema at a time in practice: it never grows
+        _catalogue[ddl] = found
+    return tuple(c for c in found if table is None or c.table == table)
 
 
 def stage_csv(
@@ -329,13 +373,8 @@ def type_checks(columns: list[tuple[str, str]], stage: str, typed: str) -> list[
 
 def constraint_checks(con: duckdb.DuckDBPyConnection, table: str, stage: str, typed: str) -> list[Check]:
     """One check per constraint DuckDB's catalogue holds for `table`."""
-    constraints = con.execute(
-        "SELECT constraint_type, constraint_column_names, expression, referenced_table, "
-        "referenced_column_names FROM duckdb_constraints() WHERE table_name = $table",
-        {"table": table},
-    ).fetchall()
     checks = []
-    for kind, cols, expression, ref_table, ref_cols in constraints:
+    for _, kind, cols, expression, ref_table, ref_cols in constraints(con, table):
         column = cols[0]
         q = quote(column)
         if kind == "NOT NULL":
@@ -415,11 +454,7 @@ def column_rules(con: duckdb.DuckDBPyConnection, table: str) -> list[ColumnRule]
     """Every column of `table` with its type, whether it is required, the
     values a one-column IN (...) CHECK allows, and the table it references."""
     required, choices, references = set(), {}, {}
-    for kind, cols, expression, ref_table in con.execute(
-        "SELECT constraint_type, constraint_column_names, expression, referenced_table "
-        "FROM duckdb_constraints() WHERE table_name = $table",
-        {"table": table},
-    ).fetchall():
+    for _, kind, cols, expression, ref_table, _ in constraints(con, table):
         if kind == "NOT NULL":
             required.add(cols[0])
         elif kind == "FOREIGN KEY":
@@ -433,11 +468,7 @@ def column_rules(con: duckdb.DuckDBPyConnection, table: str) -> list[ColumnRule]
 
 
 def primary_key(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    return con.execute(
-        "SELECT constraint_column_names[1] FROM duckdb_constraints() "
-        "WHERE table_name = $table AND constraint_type = 'PRIMARY KEY'",
-        {"table": table},
-    ).fetchone()[0]
+    return next(c.columns[0] for c in constraints(con, table) if c.kind == "PRIMARY KEY")
 
 
 def referenced_row_problems(
@@ -451,14 +482,17 @@ def referenced_row_problems(
     rather than fail with a constraint error at write time.
     """
     key = primary_key(con, table)
-    constraints = con.execute(
-        "SELECT table_name, constraint_column_names, referenced_table FROM duckdb_constraints() "
-        "WHERE constraint_type = 'FOREIGN KEY' AND (table_name = $table OR referenced_table = $table)",
-        {"table": table},
-    ).fetchall()
-    own = [cols[0] for t, cols, _ in constraints if t == table]
-    referring = [(t, cols[0]) for t, cols, ref in constraints if ref == table and t != table]
+    foreign = [c for c in constraints(con) if c.kind == "FOREIGN KEY"]
+    own = [c.columns[0] for c in foreign if c.table == table]
+    referring = [(c.table, c.columns[0]) for c in foreign if c.referenced_table == table and c.table != table]
     if not own or not referring:
+        return []
+    joined = f"FROM {quote(typed)} t JOIN {quote(table)} stored ON stored.{quote(key)} = t.{quote(key)}"
+    changed = " OR ".join(f"t.{quote(c)} IS DISTINCT FROM stored.{quote(c)}" for c in own)
+    # Most writes change no reference (a new row, a new status): that is asked
+    # first, the stored rows found by their key, so that the referring tables
+    # are read only when it is needed.
+    if not con.execute(f"SELECT count(*) {joined} WHERE {changed}").fetchone()[0]:
         return []
     noun = table.removesuffix("s")
     words = " or ".join(dict.fromkeys(t for t, _ in referring))
@@ -469,8 +503,7 @@ def referenced_row_problems(
     for column in own:
         q = quote(column)
         for line, value in con.execute(
-            f"SELECT t.{LINE}, t.{q} FROM {quote(typed)} t JOIN {quote(table)} stored "
-            f"ON stored.{quote(key)} = t.{quote(key)} WHERE t.{q} IS DISTINCT FROM stored.{q} AND ({refers})"
+            f"SELECT t.{LINE}, t.{q} {joined} WHERE t.{q} IS DISTINCT FROM stored.{q} AND ({refers})"
         ).fetchall():
             message = f"cannot change while {words} refer to this {noun}; add a new {noun} instead"
             problems.append(Problem(file_label, line, column, value, message))

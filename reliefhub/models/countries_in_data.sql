@@ -1,14 +1,12 @@
 -- model: countries_in_data
 -- kind: table
--- depends on: requests, places, movements, movement_routes
+-- depends on: requests, movement_flow_groups
 -- touched by: every change (small: built whole each time)
--- The countries a filter can offer (every page's sidebar).
+-- The countries a filter can offer (every page's sidebar): those of the
+-- requests and of the movements, read from their smallest grouping.
 ---- definition
-WITH used_routes AS (
-    SELECT * FROM movement_routes WHERE route IN (SELECT DISTINCT route FROM movements)
-)
 SELECT requester_iso3 AS iso3 FROM requests
-UNION SELECT recipient_iso3 FROM movements WHERE recipient_iso3 IS NOT NULL
-UNION SELECT provider_iso3 FROM movements WHERE provider_iso3 IS NOT NULL
-UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.origin_place_id
-UNION SELECT p.iso3 FROM used_routes r JOIN places p ON p.place_id = r.destination_place_id
+UNION SELECT recipient_iso3 FROM movement_flow_groups WHERE recipient_iso3 IS NOT NULL
+UNION SELECT provider_iso3 FROM movement_flow_groups WHERE provider_iso3 IS NOT NULL
+UNION SELECT origin_iso3 FROM movement_flow_groups
+UNION SELECT destination_iso3 FROM movement_flow_groups

@@ -15,15 +15,18 @@ LEFT JOIN movement_flight_keys k USING (flight_id)
 LEFT JOIN movement_material_keys mk USING (material_code)
 LEFT JOIN movement_aircraft_keys ak ON ak.aircraft = aircraft_name(t.flight_id, t.operator, t.aircraft_type)
 ---- refresh
+-- The stored rows to replace, found in one pass over them.
+CREATE OR REPLACE TEMP TABLE touched_stored AS
+SELECT rowid AS row_id, route FROM movements
+WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, destination_place_id);
+
 -- The routes whose groups change: those of the rows replaced, before and after.
 CREATE OR REPLACE TEMP TABLE touched_routes AS
-SELECT route FROM movements
-WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, destination_place_id)
+SELECT route FROM touched_stored
 UNION
 SELECT r.route FROM touched_rows t JOIN movement_routes r USING (origin_place_id, destination_place_id);
 
-DELETE FROM movements
-WHERE touched_movement(record_kind, record_id, flight_id, origin_place_id, destination_place_id);
+DELETE FROM movements WHERE rowid IN (SELECT row_id FROM touched_stored);
 
 -- The definition itself, over the touched rows alone: a temporary view of
 -- that name is found before the stored one while it exists.
