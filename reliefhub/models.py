@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,6 +48,8 @@ THROUGH_KEY = "models_through_change"
 # In the order their references require; what the models are derived from.
 SOURCE_TABLES = ("countries", "places", "materials", "requests", "flights", "shipments")
 Progress = Callable[[float, str], None]
+# The optimizers that reorder joins and pick their hashed side (written_join_order).
+WRITTEN_ORDER = "join_order,build_side_probe_side"
 
 
 @dataclass(frozen=True)
@@ -183,14 +186,31 @@ def build_all(
     then record where the audit trail and the sources stand."""
     chosen = dependents(names) if names is not None else {m.name for m in all_models()}
     todo = [m for m in all_models() if m.name in chosen]
-    for done, m in enumerate(todo):
-        if progress:
-            progress(done / len(todo), f"building {m.name}")
-        build(con, m)
+    with written_join_order(con):
+        for done, m in enumerate(todo):
+            if progress:
+                progress(done / len(todo), f"building {m.name}")
+            build(con, m)
     _set_meta(con, THROUGH_KEY, str(last_change(con)))
     record_fingerprints(con, SOURCE_TABLES)
     if progress:
         progress(1.0, "figures up to date")
+
+
+@contextmanager
+def written_join_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Joins made in the order the definitions write them: each model's large
+    input first, the small tables it looks up after it, which DuckDB then
+    hashes. DuckDB counts the rows a transaction has written and not yet
+    committed as none, so after an import of a million shipments it chose to
+    hash those and probe them with the places, several times slower."""
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    con.execute("SET disabled_optimizers = $o", {"o": ",".join(filter(None, (before, WRITTEN_ORDER)))})
+    try:
+        yield
+    finally:
+        with suppress(duckdb.TransactionException):  # a failed write's cursor is thrown away
+            con.execute("SET disabled_optimizers = $o", {"o": before})
 
 
 # ---------------------------------------------------------------- meta
