@@ -439,8 +439,9 @@ def add_bench_command(commands) -> None:
     measure.add_argument("--cache", default="bench/cache", help="where databases are kept")
     measure.add_argument(
         "--parts",
-        default="queries,pages,payload,import,server",
-        help="a subset of queries,pages,payload,import,server,sessions (sessions: not by default)",
+        default="queries,pages,payload,import,save,server",
+        help="a subset of queries,pages,payload,import,save,server,sessions (sessions: not by default; "
+        "save: a form save)",
     )
     sessions = measure.add_argument_group(
         "sessions part: many people at once on one server (docs/benchmark.md)"

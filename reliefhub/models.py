@@ -328,15 +328,20 @@ def refresh_by_key(con: duckdb.DuckDBPyConnection, m: Model) -> None:
     """Replace the rows whose key (`-- refresh by: column in touched_table`) a
     change touched: the definition is read over its inputs' rows with those
     keys alone, each shadowed by a temporary view of its name, since a filter
-    applied after the definition's grouping would add up every row. Each view
-    names the key, so DuckDB reads the touched keys' rows alone (by the key's
-    index where it has one) and only the columns the definition reads."""
+    applied after the definition's grouping would add up every row. A source
+    table's rows are copied first, found by the key's index (the definition's
+    own filters, pushed into the view, would keep DuckDB from using it); a
+    model has no index, and the view reads only the columns the definition does."""
     column, touched = m.refresh_by
     chosen = f"{column} IN (SELECT {column} FROM {touched})"  # noqa: S608 (names from the model's header)
     con.execute(f"DELETE FROM {m.name} WHERE {chosen}")  # noqa: S608 (names from the model's header)
     stored = stored_catalogue(con)
     for name in m.depends_on:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS FROM {stored}.{name} WHERE {chosen}")
+        rows = f"FROM {stored}.{name} WHERE {chosen}"
+        if name in SOURCE_TABLES:  # dropped with the other touched_* tables
+            con.execute(f"CREATE OR REPLACE TEMP TABLE touched_{name}_by_key AS {rows}")
+            rows = f"FROM touched_{name}_by_key"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {rows}")
     con.execute(f"INSERT INTO {m.name} SELECT * FROM {view_name(m)}")  # noqa: S608
     for name in m.depends_on:
         con.execute(f"DROP VIEW temp.{name}")

@@ -18,6 +18,7 @@ PANDAS_RATIO = 3.0
 PAYLOAD_BUDGET_BYTES = 300_000
 MEMORY_BUDGET_MB = 1536.0
 IMPORT_BUDGET_ROWS_S = 200_000.0
+SAVE_BUDGET_MS = 500.0
 
 # What a measurement judged beside pandas says of its baseline (Measurement.baseline).
 SAME_ANSWER = "same answer"

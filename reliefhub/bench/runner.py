@@ -14,6 +14,7 @@ from reliefhub import REPO_DIR, generate
 from reliefhub.bench.bulk_import import bench_import
 from reliefhub.bench.cases import scenarios
 from reliefhub.bench.databases import CACHE_DIR, cached_database, working_copy
+from reliefhub.bench.form_save import bench_form_save
 from reliefhub.bench.map_payload import bench_map_payload
 from reliefhub.bench.measurements import (
     BUDGET_SCALE,
@@ -23,6 +24,7 @@ from reliefhub.bench.measurements import (
     PANDAS_RATIO,
     PAYLOAD_BUDGET_BYTES,
     QUERY_BUDGET_MS,
+    SAVE_BUDGET_MS,
     Measurement,
     judge,
 )
@@ -41,7 +43,7 @@ def run(
     repeat: int = 10,
     seed: int = generate.DEFAULT_SEED,
     cache_dir: Path = CACHE_DIR,
-    parts: tuple[str, ...] = ("queries", "pages", "payload", "import", "server"),
+    parts: tuple[str, ...] = ("queries", "pages", "payload", "import", "save", "server"),
     say=print,
     quick: bool = False,
     load=None,
@@ -67,6 +69,8 @@ def run(
             results += bench_pages(db_path, scale, repeat, scenario_params, say, filtered=not quick)
         if "import" in parts:
             results += bench_import(db_path, sources, scale, repeat, work, say)
+        if "save" in parts:
+            results += bench_form_save(db_path, scale, repeat, work, say)
         if "server" in parts:
             results += bench_server(db_path, scale, say, every_page=not quick)
         if "sessions" in parts:
@@ -111,7 +115,8 @@ def main(args) -> int:
             f"Budgets at {BUDGET_SCALE:,}: query < {QUERY_BUDGET_MS:.0f} ms "
             f"and ≥ {PANDAS_RATIO:.0f}× pandas; page rerun < {PAGE_BUDGET_MS:.0f} ms; "
             f"map payload < {PAYLOAD_BUDGET_BYTES // 1000} kB (every scale); "
-            f"server < {MEMORY_BUDGET_MB / 1024:.1f} GB; import ≥ {IMPORT_BUDGET_ROWS_S:,.0f} rows/s."
+            f"server < {MEMORY_BUDGET_MB / 1024:.1f} GB; import ≥ {IMPORT_BUDGET_ROWS_S:,.0f} rows/s; "
+            f"form save < {SAVE_BUDGET_MS:.0f} ms."
         )
         print(table(one_person))
     if many_at_once:
