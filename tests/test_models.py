@@ -98,6 +98,23 @@ def test_the_fingerprints_a_save_keeps_equal_those_counted_whole(writable_db, tm
     assert models.changed_sources(writable_db.connection) == []
 
 
+def test_a_flight_touched_through_its_places_alone_still_carries_its_shipment(writable_db):
+    # The ferry flight's one shipment leaves and reaches other places than the
+    # flight does: changing the flight's airport touches the flight, not the
+    # shipment, and the flight must still get no row of its own.
+    assert operations.link_shipment(
+        writable_db, "shp-vent-esp", request_id=None, flight_id="flt-ferry", who=WHO
+    ).ok
+    assert operations.update_record(
+        writable_db, "places", "pardubice-airport", {"latitude": "50.1"}, who=WHO
+    ).ok
+    cur = writable_db.connection.cursor()
+    assert cur.execute(
+        "SELECT record_kind, record_id FROM movements WHERE flight_id = 'flt-ferry'"
+    ).fetchall() == [("shipment", "shp-vent-esp")]
+    assert models.differences(cur) == {}
+
+
 def test_check_finds_a_tampered_model_and_repair_mends_it(writable_db, capsys):
     path = writable_db.path
     writable_db.close()
