@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reliefhub.db
-from reliefhub import REPO_DIR, auth, imports, migrations, models, operations
+from reliefhub import REPO_DIR, auth, generate, imports, migrations, models, operations
 from reliefhub.__main__ import main
 from reliefhub.auth import Identity
 from reliefhub.db import Database, open_database_at, shared_database
@@ -253,6 +253,34 @@ def test_a_new_server_fills_its_replica_and_check_passes(store, tmp_path, monkey
         assert con.execute("SELECT count(*) FROM shipments").fetchone()[0] == 8
     # The same file follows from now on: not filled again.
     assert replica.needs_fill(path, psycopg.connect(store, autocommit=True)) is None
+
+
+def test_a_new_server_joins_a_store_of_100000_shipments_and_matches_the_others(
+    store_url, tmp_path, monkeypatch, capsys
+):
+    source = tmp_path / "synthetic.duckdb"
+    generate.generate(100_000, source, seed=7)
+    init.init_from(source, store_url)
+    monkeypatch.setenv("RELIEFHUB_STORE", store_url)
+    first = tmp_path / "server-a.duckdb"
+    replica.ensure_filled(first, store_url)
+    a = open_database_at(first)
+    assert operations.add_record(a, "requests", new_request("req-before-join", "ITA"), who=staff()).ok
+    a.close()
+    joining = tmp_path / "server-new.duckdb"
+    replica.ensure_filled(joining, store_url)
+    for path in (first, joining):
+        assert main(["check", "--db", str(path)]) == 0
+        assert "equals its definition" in capsys.readouterr().out
+    with duckdb.connect(str(joining)) as con:
+        con.execute(f"ATTACH '{first}' AS other (READ_ONLY)")
+        assert con.execute("SELECT count(*) FROM shipments").fetchone() == (100_000,)
+        for table in (*init.TABLES, *models.SOURCE_TABLES):
+            differ = con.execute(
+                f"SELECT count(*) FROM ((FROM main.{table} EXCEPT ALL FROM other.{table}) "  # noqa: S608
+                f"UNION ALL (FROM other.{table} EXCEPT ALL FROM main.{table}))"
+            ).fetchone()[0]
+            assert differ == 0, table
 
 
 def test_a_replica_of_another_store_is_filled_anew(store, postgres_server, tmp_path):
