@@ -15,6 +15,9 @@ Then the `--parts` asked for, in this order:
   (the store commits just before the replica does) to B holding it. Median
   and 99th percentile; then whether both replicas pass `check` (every model
   equals its definition);
+- profile: replica B applying one form save made on replica A, profiled:
+  seconds in follow_store, in reading and applying the change's rows, in the
+  model refresh, and in looking at the sign-in tables;
 - pages: the benchmark's page reruns (reliefhub/bench/pages.py) on replica A,
   a server following the store, and on the embedded file, in the same run;
 - import: a file of as many new shipments as the database holds (its own,
@@ -138,7 +141,14 @@ def check_passes(path: Path) -> bool:
         return models.differences(con) == {}
 
 
-PARTS = ("embedded", "lag", "pages", "import")
+PARTS = ("embedded", "lag", "profile", "pages", "import")
+# Where an applied change's time goes: (module file, function) profiled inside follow_store.
+APPLYING = {
+    "follow_store": ("db.py", "follow_store"),
+    "read_and_apply_rows": ("replica.py", "pull"),
+    "model_refresh": ("models.py", "catch_up"),
+    "sign_ins": ("sign_ins.py", "behind"),
+}
 
 
 def measured(figures: dict, name: str, step, server: PostgresServer):
@@ -168,6 +178,27 @@ def lag_figures(url: str, folder: Path, writes: int, every: float) -> dict:
             map(check_passes, (folder / "a.duckdb", folder / "b.duckdb"))
         ),
     }
+
+
+def one_applied_change(url: str, folder: Path) -> dict[str, float]:
+    """Profile replica B applying one form save made on replica A: seconds in each of APPLYING."""
+    import cProfile
+    import pstats
+
+    from reliefhub.db import open_database_at
+    from reliefhub.store import postgres
+
+    writer, follower = open_database_at(folder / "a.duckdb"), open_database_at(folder / "b.duckdb")
+    operations.add_record(writer, "requests", request("profiled"), who=WRITER)
+    with postgres.connect(url, autocommit=True) as pg, cProfile.Profile() as profile:
+        follower.follow_store(pg)
+    writer.close()
+    follower.close()
+    spent = {
+        (Path(file).name, name): total
+        for (file, _, name), (*_, total, _) in pstats.Stats(profile).stats.items()
+    }
+    return {label: round(spent.get(where, 0.0), 3) for label, where in APPLYING.items()}
 
 
 def page_reruns(path: Path, scale: int, store: str | None) -> dict[str, float | None]:
@@ -226,10 +257,13 @@ def run(scale: int, writes: int, every: float, source: Path | None, parts=("embe
                 figures["embedded_save_median_s"] = embedded_saves(embedded, folder / "embedded-copy.duckdb")
             measured(figures, "store_init", lambda: init.init_from(embedded, url), server)
             measured(figures, "fill_replica", lambda: replica.fill(folder / "a.duckdb", url), server)
-            if "lag" in parts:
+            if {"lag", "profile"} & set(parts):
                 replica.fill(folder / "b.duckdb", url)
                 os.environ["RELIEFHUB_STORE"] = url
+            if "lag" in parts:
                 figures |= lag_figures(url, folder, writes, every)
+            if "profile" in parts:
+                figures["one_applied_change_s"] = one_applied_change(url, folder)
             if "pages" in parts:
                 figures["pages_replica_ms"] = page_reruns(folder / "a.duckdb", scale, url)
                 figures["pages_embedded_ms"] = page_reruns(embedded, scale, None)
