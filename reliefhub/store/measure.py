@@ -24,7 +24,7 @@ Then the `--parts` asked for, in this order:
   under new IDs) imported on replica A into the store, in rows per second.
 
 Each step's wall-clock seconds come with this process's CPU seconds and the
-PostgreSQL server's (its backends', counted once they end).
+PostgreSQL server's (its main process and every backend).
 Prints one JSON object. Figures go in docs/benchmark.md.
 """
 
@@ -162,10 +162,22 @@ def measured(figures: dict, name: str, step, server: PostgresServer):
 
 
 def server_cpu(server: PostgresServer) -> float:
-    """CPU seconds of the server's main process and of its backends that have ended."""
+    """CPU seconds of the server: its main process, its backends that have
+    ended and been waited for, and those still running (or not yet waited for)."""
     pid = (server.data / "postmaster.pid").read_text().split()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    ticks = _ticks(pid, slice(11, 15)) + sum(_ticks(child, slice(11, 13)) for child in children)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(pid: str, fields: slice) -> int:
+    """A sum of /proc/PID/stat's fields, counted after the name: 11-12 its
+    utime and stime, 13-14 those of its children waited for."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # ended and waited for between the listing and now
+        return 0
+    return sum(int(f) for f in stat.rsplit(")", 1)[1].split()[fields])
 
 
 def lag_figures(url: str, folder: Path, writes: int, every: float) -> dict:

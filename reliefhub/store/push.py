@@ -12,6 +12,10 @@ transaction commits; only then does the replica commit. Any failure before
 the store's commit leaves the store as it was and rolls the replica back: all
 or nothing. Should the replica fail after the store committed, the replica
 simply pulls the change like any other.
+
+Writes to accounts, wall keys and sign-in events (Database.sign_in_transaction)
+take the same way with a Feed of their own: their lock, their catching up and
+what they copy (sign_ins.py); the records' Feed is RECORDS.
 """
 
 from __future__ import annotations
