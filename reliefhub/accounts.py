@@ -8,6 +8,9 @@ python -m reliefhub wall-key add "Ops room 1" [--base-url URL] | revoke KEY_ID |
 Whoever can open the database file acts as an admin here, recorded as the
 operating-system user (auth.cli_identity). Like every command that writes, it
 cannot run while the dashboard holds the database: use the Users page then.
+With a shared store (RELIEFHUB_STORE) it runs on a replica of its own (--db)
+while dashboards run, and each change lands in the store, which every server
+follows.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from reliefhub import auth
+from reliefhub import auth, faults
 from reliefhub.db import Database
 
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -113,7 +116,7 @@ def _run(open_database: Callable, action: Callable, args: argparse.Namespace) ->
     try:
         print(action(db, args))
         return 0
-    except (auth.AuthError, PermissionError) as error:
+    except (auth.AuthError, PermissionError, faults.DatabaseFault) as error:
         print(f"Refused: {error}", file=sys.stderr)
         return 1
     finally:

@@ -12,8 +12,13 @@ Passwords are hashed with Argon2id; wall keys, which are long random strings,
 with SHA-256. Neither is ever stored or logged in clear.
 
 Accounts, keys and sign-in events live in the tables of schema.sql's Sign-in
-part. They are written on a cursor of their own, not in Database.transaction(),
-whose commit marks the data as changed: a sign-in is not a data change.
+part. They are written in Database.sign_in_transaction(), not in
+Database.transaction(), whose commit marks the data as changed: a sign-in is
+not a data change. With a shared store (RELIEFHUB_STORE), that transaction
+lands each write in PostgreSQL, their system of record, and the other
+servers' replicas follow (store/sign_ins.py); while the store is away,
+signing in is refused, wall keys are checked against the replica without
+noting their use, and sign-outs are not recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import getpass
 import hashlib
 import os
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +39,9 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from reliefhub import PACKAGE_DIR
+from reliefhub import PACKAGE_DIR, faults
 from reliefhub.db import Database, parameter_names, query_text
+from reliefhub.store.postgres import StoreUnreachable
 from reliefhub.validation import LINE, Problem, quote
 
 ROLES = ("viewer", "analyst", "staff", "admin")
@@ -67,11 +72,9 @@ RECORD_COUNTRIES = {
 }
 
 _hasher = PasswordHasher()  # Argon2id, the library's RFC 9106 parameters
-_write_lock = threading.Lock()
-# Bumped by every write to the sign-in tables. Only this process can write
-# them while it holds the database, so an account read since the last bump is
-# still current: page runs look it up in `_accounts` instead of the database.
-_generation = 0
+# An account read since the Database's sign_ins_version last moved (a write
+# to the sign-in tables here, or one the replica took from the store) is
+# still current: page runs look it up here instead of in the database.
 _accounts: dict[tuple[str, int, str], tuple[int, Identity | None]] = {}
 
 
@@ -193,20 +196,9 @@ def read(db: Database, name: str, params: dict | None = None) -> pd.DataFrame:
 
 @contextmanager
 def _writing(db: Database) -> Iterator[duckdb.DuckDBPyConnection]:
-    with _write_lock:
-        cur = db.connection.cursor()
-        try:
-            ensure_tables(cur)
-            cur.begin()
-            yield cur
-            cur.commit()
-        except BaseException:
-            cur.rollback()
-            raise
-        finally:
-            cur.close()
-            global _generation
-            _generation += 1
+    with db.sign_in_transaction() as cur:
+        ensure_tables(cur)
+        yield cur
 
 
 def record_event(
@@ -344,9 +336,9 @@ def user_identity(db: Database, user_id: str) -> Identity | None:
     while no sign-in table has changed since."""
     key = (str(db.path), id(db), user_id)
     generation, known = _accounts.get(key, (-1, None))
-    if generation == _generation:
+    if generation == db.sign_ins_version:
         return known
-    generation = _generation
+    generation = db.sign_ins_version
     cur = db._cursor()  # the thread's own
     row = cur.execute(
         "SELECT user_id, name, role, countries FROM users WHERE user_id = $id AND NOT disabled",
@@ -395,7 +387,15 @@ def throttle_wait(
 
 
 def sign_in(db: Database, name: str, password: str, client: str | None) -> SignIn:
-    """Check a local account's password; every outcome is recorded."""
+    """Check a local account's password; every outcome is recorded, so
+    without the store (when there is one) nobody signs in."""
+    try:
+        return _checked_sign_in(db, name, password, client)
+    except StoreUnreachable as error:
+        return SignIn(None, f"Cannot sign in now. {error}")
+
+
+def _checked_sign_in(db: Database, name: str, password: str, client: str | None) -> SignIn:
     now = datetime.now(UTC)
     with _writing(db) as cur:
         wait = throttle_wait(cur, name, client, now)
@@ -421,9 +421,13 @@ def sign_in(db: Database, name: str, password: str, client: str | None) -> SignI
 
 
 def note_session_end(db: Database, who: Identity, event: str, client: str | None) -> None:
-    """A sign-out or an expiry, for the record."""
-    with _writing(db) as cur:
-        record_event(cur, event, account=who.name, user_id=who.id, client=client)
+    """A sign-out or an expiry, for the record (not while the store is away:
+    the session ends all the same)."""
+    try:
+        with _writing(db) as cur:
+            record_event(cur, event, account=who.name, user_id=who.id, client=client)
+    except StoreUnreachable as error:
+        faults.log.warning("%s of %s not recorded: %s", event, who.id, error)
 
 
 # ---------------------------------------------------------------- wall keys
@@ -470,18 +474,28 @@ def revoke_wall_key(db: Database, key_id: str, *, by: Identity) -> None:
 
 
 def wall_key_label(db: Database, key: str, client: str | None) -> str | None:
-    """The screen's label when `key` is a key in use (noting its use), else None."""
+    """The screen's label when `key` is a key in use (noting its use), else
+    None. While the store is away, the replica's keys answer, unnoted: the
+    wall keeps showing its figures."""
     now = datetime.now(UTC)
-    with _writing(db) as cur:
-        row = cur.execute(
-            "SELECT key_id, label, coalesce(last_used_at < $now - $every, true) FROM wall_keys "
-            "WHERE key_hash = $hash AND revoked_at IS NULL",
-            {"hash": _key_hash(key), "now": now, "every": LAST_USE_EVERY},
-        ).fetchone()
-        if row is None:
-            record_event(cur, "wall_key_refused", client=client, detail="unknown or revoked key")
-            return None
-        if row[2]:
-            used = {"now": now, "id": row[0]}
-            cur.execute("UPDATE wall_keys SET last_used_at = $now WHERE key_id = $id", used)
-    return row[1]
+    try:
+        with _writing(db) as cur:
+            row = _key_in_use(cur, key, now)
+            if row is None:
+                record_event(cur, "wall_key_refused", client=client, detail="unknown or revoked key")
+                return None
+            if row[2]:
+                used = {"now": now, "id": row[0]}
+                cur.execute("UPDATE wall_keys SET last_used_at = $now WHERE key_id = $id", used)
+    except StoreUnreachable:
+        row = _key_in_use(db.connection.cursor(), key, now)
+    return None if row is None else row[1]
+
+
+def _key_in_use(cur: duckdb.DuckDBPyConnection, key: str, now: datetime) -> tuple | None:
+    """(key id, label, whether its last use is to be noted) of a key in use, or None."""
+    return cur.execute(
+        "SELECT key_id, label, coalesce(last_used_at < $now - $every, true) FROM wall_keys "
+        "WHERE key_hash = $hash AND revoked_at IS NULL",
+        {"hash": _key_hash(key), "now": now, "every": LAST_USE_EVERY},
+    ).fetchone()

@@ -25,7 +25,7 @@ import psycopg
 
 from reliefhub import DATA_DIR, QUERIES_DIR, backups, faults, migrations, models
 from reliefhub.loader import apply_views, build_database
-from reliefhub.store import postgres, push, replica, store_url
+from reliefhub.store import postgres, push, replica, sign_ins, store_url
 
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -197,6 +197,10 @@ class Database:
         self._version = 0
         self._opened = next(_openings)
         self._write_lock = threading.RLock()
+        # The sign-in tables' writer, apart from the data's (a sign-in is no
+        # data change), and a count of their changes, here or from the store.
+        self._sign_in_lock = threading.Lock()
+        self.sign_ins_version = 0
 
     @property
     def data_version(self) -> tuple[int, int]:
@@ -254,15 +258,39 @@ class Database:
             yield cursor
             after_write()
 
+    @contextmanager
+    def sign_in_transaction(self):
+        """A cursor in a transaction on the sign-in tables (auth.py), one
+        writer at a time; with a store, the write lands there before the
+        replica commits (store/sign_ins.py). The data's cache and version stay."""
+        with (
+            self._sign_ins_writing() as cursor,
+            push.writing(self.store, cursor, sign_ins.SIGN_INS) if self.store else nullcontext(),
+        ):
+            yield cursor
+
+    @contextmanager
+    def _sign_ins_writing(self):
+        with self._sign_in_lock:
+            try:
+                with committed(self.connection) as cursor:
+                    yield cursor
+            finally:
+                self.sign_ins_version += 1
+
     def follow_store(self, pg) -> int:
         """Apply the store's changes after this replica's position (see
-        store/replica.py); returns how many were applied."""
+        store/replica.py), then its sign-in tables' (store/sign_ins.py);
+        returns how many audit rows and events were applied."""
         replica.check_not_behind(pg, self._cursor())
-        if self.stale or models.last_change(self._cursor()) == replica.store_position(pg):
-            return 0
-        with self._writing() as cursor, self._changing(cursor) as after_write:
-            applied = replica.pull(pg, cursor)
-            after_write()
+        applied = 0
+        if not self.stale and models.last_change(self._cursor()) != replica.store_position(pg):
+            with self._writing() as cursor, self._changing(cursor) as after_write:
+                applied = replica.pull(pg, cursor)
+                after_write()
+        if sign_ins.behind(pg, self._cursor()):
+            with self._sign_ins_writing() as cursor:
+                applied += sign_ins.pull(pg, cursor)
         return applied
 
     @contextmanager
@@ -303,16 +331,8 @@ class Database:
         with self._write_lock:
             if self.fault:
                 raise faults.DatabaseFault(self.fault)
-            cursor = self.connection.cursor()
-            try:
-                cursor.begin()
+            with committed(self.connection) as cursor:
                 yield cursor
-                cursor.commit()
-            except BaseException:
-                cursor.rollback()
-                raise
-            finally:
-                cursor.close()
             self._version += 1
             self._cache.clear()
 
@@ -339,6 +359,21 @@ class Database:
         if self.following is not None:
             self.following.stop()
         self.connection.close()
+
+
+@contextmanager
+def committed(connection: duckdb.DuckDBPyConnection):
+    """A new cursor in a transaction: committed when the block ends, rolled back on error."""
+    cursor = connection.cursor()
+    try:
+        cursor.begin()
+        yield cursor
+        cursor.commit()
+    except BaseException:
+        cursor.rollback()
+        raise
+    finally:
+        cursor.close()
 
 
 def holds_changes(con: duckdb.DuckDBPyConnection) -> bool:

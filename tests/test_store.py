@@ -5,6 +5,7 @@ that goes away and comes back. Every test runs against a real PostgreSQL
 
 from __future__ import annotations
 
+import getpass
 import itertools
 import os
 import signal
@@ -22,12 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reliefhub.db
-from reliefhub import REPO_DIR, imports, migrations, models, operations
+from reliefhub import REPO_DIR, auth, generate, imports, migrations, models, operations
 from reliefhub.__main__ import main
+from reliefhub.auth import Identity
 from reliefhub.db import Database, open_database_at, shared_database
 from reliefhub.loader import build_database
 from reliefhub.store import init, postgres, replica
-from tests.conftest import FIXTURE_DATA, new_request, no_filters, staff
+from tests.conftest import ADMIN, FIXTURE_DATA, new_request, no_filters, staff
 from tests.test_pages import run_page
 
 # ---------------------------------------------------------------- helpers
@@ -253,6 +255,34 @@ def test_a_new_server_fills_its_replica_and_check_passes(store, tmp_path, monkey
     assert replica.needs_fill(path, psycopg.connect(store, autocommit=True)) is None
 
 
+def test_a_new_server_joins_a_store_of_100000_shipments_and_matches_the_others(
+    store_url, tmp_path, monkeypatch, capsys
+):
+    source = tmp_path / "synthetic.duckdb"
+    generate.generate(100_000, source, seed=7)
+    init.init_from(source, store_url)
+    monkeypatch.setenv("RELIEFHUB_STORE", store_url)
+    first = tmp_path / "server-a.duckdb"
+    replica.ensure_filled(first, store_url)
+    a = open_database_at(first)
+    assert operations.add_record(a, "requests", new_request("req-before-join", "ITA"), who=staff()).ok
+    a.close()
+    joining = tmp_path / "server-new.duckdb"
+    replica.ensure_filled(joining, store_url)
+    for path in (first, joining):
+        assert main(["check", "--db", str(path)]) == 0
+        assert "equals its definition" in capsys.readouterr().out
+    with duckdb.connect(str(joining)) as con:
+        con.execute(f"ATTACH '{first}' AS other (READ_ONLY)")
+        assert con.execute("SELECT count(*) FROM shipments").fetchone() == (100_000,)
+        for table in (*init.TABLES, *models.SOURCE_TABLES):
+            differ = con.execute(
+                f"SELECT count(*) FROM ((FROM main.{table} EXCEPT ALL FROM other.{table}) "  # noqa: S608
+                f"UNION ALL (FROM other.{table} EXCEPT ALL FROM main.{table}))"
+            ).fetchone()[0]
+            assert differ == 0, table
+
+
 def test_a_replica_of_another_store_is_filled_anew(store, postgres_server, tmp_path):
     path = tmp_path / "replica.duckdb"
     replica.ensure_filled(path, store)
@@ -377,6 +407,117 @@ def test_imports_at_once_from_two_servers_and_the_command_line_each_land_whole(r
         assert models.differences(db.connection.cursor()) == {}
 
 
+# ---------------------------------------------------------------- accounts, wall keys, sign-ins
+
+PASSWORD = "correct horse battery"
+
+
+EVENT_COLUMNS = "event_id, event, account, client, by_id, by_name, detail"
+
+
+def store_events(url: str) -> list[tuple]:
+    return store_rows(url, f"SELECT {EVENT_COLUMNS} FROM sign_in_events ORDER BY event_id")  # noqa: S608
+
+
+def test_an_account_added_or_changed_on_one_server_is_in_effect_on_the_other_within_2_seconds(replicas):
+    a, b = replicas
+    a.following, b.following = replica.start_following(a), replica.start_following(b)
+    user_id = auth.add_user(a, "Eva Ruiz", "staff", PASSWORD, by=ADMIN, countries=["ESP"])
+    assert store_rows(a.store.url, "SELECT user_id, name, role, countries, disabled FROM users") == [
+        (user_id, "Eva Ruiz", "staff", ["ESP"], False)
+    ]
+    assert store_events(a.store.url) == [
+        (1, "user_added", "Eva Ruiz", None, ADMIN.id, ADMIN.name, "staff for ESP")
+    ]
+    eva = Identity(user_id, "Eva Ruiz", "staff", ("ESP",))
+    assert wait_until(lambda: auth.user_identity(b, user_id) == eva, 2.0)
+    # b now answers from its cache of accounts; a change on a must reach it through the replica.
+    auth.set_role(a, "Eva Ruiz", "viewer", by=ADMIN)
+    assert wait_until(lambda: auth.user_identity(b, user_id) == Identity(user_id, "Eva Ruiz", "viewer"), 2.0)
+    auth.set_disabled(b, "Eva Ruiz", True, by=ADMIN)
+    assert wait_until(lambda: auth.user_identity(a, user_id) is None, 2.0)
+    assert store_events(a.store.url) == [
+        (1, "user_added", "Eva Ruiz", None, ADMIN.id, ADMIN.name, "staff for ESP"),
+        (2, "role_changed", "Eva Ruiz", None, ADMIN.id, ADMIN.name, "viewer"),
+        (3, "disabled", "Eva Ruiz", None, ADMIN.id, ADMIN.name, "disabled"),
+    ]
+    for db in (a, b):
+        assert db.connection.execute("SELECT role, disabled FROM users").fetchall() == [("viewer", True)]
+
+
+def test_a_wall_key_revoked_on_one_server_stops_working_on_the_other(replicas):
+    a, b = replicas
+    key_id, key = auth.add_wall_key(a, "Ops room 1", by=ADMIN)
+    assert auth.wall_key_label(b, key, "10.0.0.7") == "Ops room 1"  # b pulls the store first
+    # b's use of the key is noted in the store, and reaches a.
+    assert store_rows(b.store.url, "SELECT key_id, label, last_used_at IS NOT NULL FROM wall_keys") == [
+        (key_id, "Ops room 1", True)
+    ]
+    catch_up(a)
+    assert a.connection.execute("SELECT last_used_at IS NOT NULL FROM wall_keys").fetchall() == [(True,)]
+    b.following = replica.start_following(b)
+    auth.revoke_wall_key(a, key_id, by=ADMIN)
+    revoked = "SELECT count(*) FROM wall_keys WHERE revoked_at IS NOT NULL"
+    assert wait_until(lambda: b.connection.execute(revoked).fetchone() == (1,), 2.0)
+    assert auth.wall_key_label(b, key, "10.0.0.7") is None
+    assert store_events(a.store.url) == [
+        (1, "wall_key_added", None, None, ADMIN.id, ADMIN.name, f"{key_id}: Ops room 1"),
+        (2, "wall_key_revoked", None, None, ADMIN.id, ADMIN.name, f"{key_id}: Ops room 1"),
+        (3, "wall_key_refused", None, "10.0.0.7", None, None, "unknown or revoked key"),
+    ]
+
+
+def test_account_writes_check_the_role_and_a_name_taken_on_another_server(replicas):
+    a, b = replicas
+    with pytest.raises(PermissionError, match="needs the admin role"):
+        auth.add_user(a, "Eva Ruiz", "admin", PASSWORD, by=staff())
+    auth.add_user(a, "Eva Ruiz", "staff", PASSWORD, by=ADMIN)
+    # b has not followed, but its write pulls the store's accounts first.
+    with pytest.raises(auth.AuthError, match="already an account named 'Eva Ruiz'"):
+        auth.add_user(b, "Eva Ruiz", "admin", PASSWORD, by=ADMIN)
+    assert store_rows(a.store.url, "SELECT name, role FROM users") == [("Eva Ruiz", "staff")]
+    assert [e[1] for e in store_events(a.store.url)] == ["user_added"]
+
+
+def test_failed_sign_ins_count_across_servers(replicas):
+    a, b = replicas
+    auth.add_user(a, "Eva Ruiz", "staff", PASSWORD, by=ADMIN)
+    for n in range(auth.FAILURES_BEFORE_WAIT):
+        assert auth.sign_in((a, b)[n % 2], "Eva Ruiz", "wrong password", "10.0.0.8").identity is None
+    refused = auth.sign_in(b, "Eva Ruiz", PASSWORD, "10.0.0.9")
+    assert refused.identity is None and refused.message.startswith("Too many failed sign-ins")
+    events = store_events(a.store.url)
+    assert [(e[0], e[1]) for e in events] == [
+        (1, "user_added"),
+        *((n, "failed") for n in range(2, 2 + auth.FAILURES_BEFORE_WAIT)),
+        (2 + auth.FAILURES_BEFORE_WAIT, "throttled"),
+    ]
+    for db in (a, b):
+        catch_up(db)
+        assert (
+            db.connection.execute(
+                "SELECT event_id, event, account, client, by_id, by_name, detail FROM sign_in_events "
+                "ORDER BY event_id"
+            ).fetchall()
+            == events
+        )
+
+
+def test_an_account_added_on_the_command_line_reaches_the_running_servers(replicas, tmp_path, capsys):
+    a, _ = replicas
+    own = tmp_path / "cli-replica.duckdb"
+    command = ["users", "add", "Jo Lee", "--role", "analyst", "--external-id", "jo@example.org"]
+    assert main([*command, "--db", str(own), "--who", "Ops desk"]) == 0
+    assert "Added Jo Lee (analyst)." in capsys.readouterr().out
+    assert store_events(a.store.url) == [
+        (1, "user_added", "Jo Lee", None, f"os:{getpass.getuser()}", "Ops desk", "analyst")
+    ]
+    catch_up(a)
+    assert a.connection.execute("SELECT name, role, external_id FROM users").fetchall() == [
+        ("Jo Lee", "analyst", "jo@example.org")
+    ]
+
+
 # ---------------------------------------------------------------- a store that goes away
 
 
@@ -392,6 +533,8 @@ def test_a_store_that_stops_refuses_writes_and_recovers_without_a_restart(
         replica.ensure_filled(tmp_path / "replica.duckdb", url)
         db = open_database_at(tmp_path / "replica.duckdb")
         db.following = replica.start_following(db)
+        auth.add_user(db, "Eva Ruiz", "staff", PASSWORD, by=ADMIN)
+        _, key = auth.add_wall_key(db, "Ops room 1", by=ADMIN)
         server.stop()
         assert wait_until(lambda: not db.store.reachable, 5.0)
         assert db.store.notice().startswith("store unreachable: figures as of ")
@@ -399,9 +542,17 @@ def test_a_store_that_stops_refuses_writes_and_recovers_without_a_restart(
         with pytest.raises(postgres.StoreUnreachable, match="nothing was saved"):
             operations.add_record(db, "requests", new_request("req-away", "ITA"), who=staff())
         assert operations.current_row(db, "requests", "req-away") is None
+        # Signing in is refused (its outcome could not be recorded); wall screens keep showing.
+        refused = auth.sign_in(db, "Eva Ruiz", PASSWORD, None)
+        assert (refused.identity, refused.message) == (
+            None,
+            "Cannot sign in now. The shared store (PostgreSQL) is unreachable: nothing was saved. "
+            "Try again once it is back.",
+        )
+        assert auth.wall_key_label(db, key, None) == "Ops room 1"
         # A dashboard server started meanwhile on the replica says so on its pages.
         monkeypatch.setenv("RELIEFHUB_DB", str(tmp_path / "replica.duckdb"))
-        page = run_page("app_pages/overview.py")
+        page = run_page("app_pages/overview.py", role=None)  # read without signing in
         assert [w.value for w in page.warning if w.value.startswith("store unreachable: figures as of ")]
         assert page.metric  # the figures are still shown, from the replica
         server.start()

@@ -13,6 +13,8 @@ and each server's DuckDB file (RELIEFHUB_DB) is a replica of it:
 - push.py: every write's changes, made and checked on the replica inside its
   transaction, land in the store in one PostgreSQL transaction before the
   replica commits.
+- sign_ins.py: the same for accounts, wall keys and sign-in events, which
+  replicas follow by the sign-in record's event ids.
 
 With RELIEFHUB_STORE unset nothing here runs: the DuckDB file is the data.
 """

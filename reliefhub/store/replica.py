@@ -168,16 +168,18 @@ def changed_tables(cursor: duckdb.DuckDBPyConnection, changes: str, since: int =
     return [t for t in models.SOURCE_TABLES if t in named]
 
 
-def apply_latest_rows(cursor: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Make each record of `table` named in incoming_changes what its latest
-    after_row says. Columns that reference other tables are set only where
+def apply_latest_rows(
+    cursor: duckdb.DuckDBPyConnection, table: str, changes: str = "incoming_changes"
+) -> None:
+    """Make each record of `table` named in `changes` (audit rows) what its
+    latest after_row says. Columns that reference other tables are set only where
     they change, and key columns never: DuckDB turns an update of an indexed
     column into a delete and an insert, which a row others refer to refuses."""
     known = shape(cursor, table)
     structure = json.dumps(dict(known.columns))
     cursor.execute(
-        "CREATE OR REPLACE TEMP TABLE incoming_rows AS "
-        "SELECT unnest(json_transform(after_row, $structure)) FROM incoming_changes "
+        "CREATE OR REPLACE TEMP TABLE incoming_rows AS "  # noqa: S608 (our temp tables)
+        f"SELECT unnest(json_transform(after_row, $structure)) FROM {changes} "
         "WHERE table_name = $table "
         "QUALIFY row_number() OVER (PARTITION BY record_id ORDER BY change_id DESC) = 1",
         {"structure": structure, "table": table},
