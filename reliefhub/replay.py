@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -28,6 +29,24 @@ SPEEDS_DAYS_PER_SECOND = (1, 2, 5)
 # The controls' row above the map, and the date readout's size, at scale 1.
 CONTROLS_PX = 96
 READOUT_PX = 64
+# On a wall the replay plays by itself, round and round: the last day held
+# this long before it starts over.
+HOLD_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Playing:
+    """How a replay plays: on a page, with controls for the person at it
+    (play, speed, a day slider, the readout above the map); on a wall, with
+    none (nobody can press them), by itself at `days_per_second` and round and
+    round, the readout over the map's corner."""
+
+    controls: bool = True
+    days_per_second: float = SPEEDS_DAYS_PER_SECOND[0]
+
+
+ON_A_PAGE = Playing()
+
 
 # What the browser does without, of each arc the map sends: the replay works
 # out widths itself, and arcs are not picked in a replay (keeping the payload
@@ -86,6 +105,7 @@ def replay_payload(
     first_day: date,
     last_day: date,
     scale: float = 1.0,
+    playing: Playing = ON_A_PAGE,
 ) -> dict:
     """What the browser needs to play the replay: the map's deck (its arcs
     each with their `series`), the days, and the map's arc rules."""
@@ -113,7 +133,10 @@ def replay_payload(
         "fade_days": figures.REPLAY_FRESH_DAYS[1],
         "floor": figures.REPLAY_FLOOR,
         "readout_px": round(READOUT_PX * scale),
-        "controls_px": round(CONTROLS_PX * scale),
+        "controls_px": round(CONTROLS_PX * scale) if playing.controls else 0,
+        "controls": playing.controls,
+        "days_per_second": playing.days_per_second,
+        "hold_seconds": HOLD_SECONDS,
     }
 
 
@@ -122,26 +145,33 @@ def script_json(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def replay_html(payload: dict, *, map_height_px: int) -> str:
-    """The replay component: controls, the large date readout, the map, and
-    the scripts, all served by the dashboard itself. Stored text (place
-    names, tooltips) travels only inside the JSON, which the script puts into
-    text nodes, never into markup."""
+def replay_html(payload: dict, *, map_height_px: int | None = None) -> str:
+    """The replay component: controls (on a page), the large date readout,
+    the map, and the scripts, all served by the dashboard itself. Without a
+    height the map fills the frame (a wall sizes the frame). Stored text
+    (place names, tooltips) travels only inside the JSON, which the script
+    puts into text nodes, never into markup."""
+    readout = f'<output id="readout" style="font-size:{payload["readout_px"]}px"></output>'
+    height = "100vh" if map_height_px is None else f"{map_height_px}px"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="/app/static/replay/replay.css">
 </head><body>
-<div class="controls" style="height:{payload["controls_px"]}px">
-  <button id="play" type="button" aria-label="Play">▶ Play</button>
-  <span class="speeds" role="group" aria-label="Speed"></span>
-  <input id="scrub" type="range" min="0" step="1" aria-label="Day of the replay">
-  <output id="readout" style="font-size:{payload["readout_px"]}px"></output>
-</div>
-<div id="map" style="height:{map_height_px}px"></div>
+{_controls_html(payload, readout) if payload["controls"] else ""}
+<div id="map" style="height:{height}">{"" if payload["controls"] else readout}</div>
 <script id="replay-data" type="application/json">{script_json(payload)}</script>
 <script src="{DECK_GL_URL}"></script>
 <script src="{REPLAY_JS_URL}"></script>
 </body></html>"""
+
+
+def _controls_html(payload: dict, readout: str) -> str:
+    return f"""<div class="controls" style="height:{payload["controls_px"]}px">
+  <button id="play" type="button" aria-label="Play">▶ Play</button>
+  <span class="speeds" role="group" aria-label="Speed"></span>
+  <input id="scrub" type="range" min="0" step="1" aria-label="Day of the replay">
+  {readout}
+</div>"""
 
 
 def component_height(map_height_px: int, scale: float = 1.0) -> int:
