@@ -174,3 +174,17 @@ def test_the_walls_replay_plays_in_the_browser_and_fits(browser, wall_server, si
     assert_no_error_on_page(page)
     assert requests_outside(page, wall_server) == []
     page.close()
+
+
+def test_the_walls_refresh_does_not_restart_its_replay(browser, wall_server):  # noqa: F811
+    """A refresh runs the screen again (every 5 s here) with the same replay:
+    the browser keeps playing it where it was, not from its first day."""
+    page = open_page(browser, wall_server, "/wall?replay=1&replay_speed=1&refresh=5")
+    readout = page.frame_locator(".st-key-wall_map iframe").locator("#readout")
+    playwright.expect(readout).to_contain_text("2020", timeout=60_000)
+    runs_before = reruns_asked(page)
+    days_shown = readouts_while(page, readout, 14)
+    assert reruns_asked(page) >= runs_before + 2, "the screen did not refresh"
+    assert len(days_shown) >= 5, days_shown
+    assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
+    page.close()
