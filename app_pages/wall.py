@@ -145,7 +145,7 @@ def draw_view(picture: Picture) -> None:
     if picture.replay_html:
         with st.container(key="wall_map"):
             st.iframe(picture.replay_html, height="stretch")
-        st.html(wall.legend_html(picture.legend, picture.arcs_shown))
+        st.html(wall.legend_html(picture.legend, picture.arcs_shown, replay=True))
     elif picture.view == "map":
         with st.container(key="wall_map"):
             st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")

@@ -340,12 +340,13 @@ def flights_html(flights: pd.DataFrame) -> str:
     )
 
 
-def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "") -> str:
+def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "", *, replay: bool = False) -> str:
     swatches = " &nbsp; ".join(
         f"<span style='color:{colour}'>━━</span> {html.escape(label)}" for label, colour in entries
     )
     shown = f" &nbsp;·&nbsp; {html.escape(arcs_shown)}" if arcs_shown else ""
+    width = "movements so far, older ones fading" if replay else "movements on the route"
     return (
         f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; {DIRECTION_LEGEND} &nbsp;·&nbsp; "
-        f"arc width: movements on the route{shown}</div>"
+        f"arc width: {width}{shown}</div>"
     )

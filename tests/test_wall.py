@@ -163,4 +163,4 @@ def test_the_walls_replay_plays_in_the_browser_by_itself(wall_db):
     assert "<button" not in app.get("iframe")[0].proto.srcdoc
     page = html_of(app)
     assert "Movements · replaying 20 Mar to 30 Apr 2020" in page
-    assert "replaying the crisis" in page
+    assert "replaying the crisis" in page and "arc width: movements so far, older ones fading" in page
