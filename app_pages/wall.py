@@ -15,14 +15,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from reliefhub import confidence, figures, wall
-from reliefhub.ui import chrome, dataset, maps, shared_filters
+from reliefhub import confidence, figures, replay, wall
+from reliefhub.ui import chrome, dataset, maps, replay_map, shared_filters
 
 chrome.start_page(None)
 settings, notices = wall.settings_from({key: st.query_params.get_all(key) for key in st.query_params})
 layout = wall.WallLayout(banner=bool(settings.banner))
 st.html(wall.CSS + layout.css())
-first, last = dataset.data_bounds()
+last = dataset.data_bounds()[1]
+WALL_LABEL_PX = 26
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Picture:
     figures: list[tuple[str, str]]
     side_html: str
     deck: figures.DeckSpec | None
+    replay_html: str
     legend: list[tuple[str, str]]
     arcs_shown: str
     flights: pd.DataFrame | None
@@ -45,20 +47,9 @@ class Picture:
     server_ms: float
 
 
-def replay_day() -> date:
-    """The day shown: the last day, or the next step of the replay."""
-    if not settings.replay:
-        return last
-    day = st.session_state.get("wall_day", last)
-    day = first if day >= last else day + timedelta(days=1)
-    st.session_state.wall_day = day
-    return day
-
-
 def fetch(view: str, day: date) -> Picture:
     started = time.perf_counter()
-    bounded = {"date_to": min(shared_filters.current_filters().date_to or day, day)}
-    headline = shared_filters.query("wall_figures", as_of=day, **bounded).iloc[0]
+    headline = shared_filters.query("wall_figures", as_of=day).iloc[0]
     # The side panel and the headline's materials: built once for every screen showing them.
     (side_html, most_missing), _ = shared_filters.figure(
         "open_requests_by_country",
@@ -67,15 +58,14 @@ def fetch(view: str, day: date) -> Picture:
         as_of=day,
     )
     stamps = dataset.database().query("data_freshness")
-    deck, legend, arcs_shown, flights, closures, chart = None, [], "", None, "", None
-    if view == "map":
+    deck, replay_html, legend, arcs_shown, flights, closures, chart = None, "", [], "", None, "", None
+    if view == "map" and settings.replay:
+        replay_html, flows = wall_replay()
+        legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
+        arcs_shown = figures.arcs_shown(flows)
+    elif view == "map":
         deck, flows = maps.movements_deck(
-            "cargo_kind",
-            size_px=layout.map_px,
-            label_px=26,
-            scale=settings.map_scale,
-            replay_day=day if settings.replay else None,
-            **bounded,
+            "cargo_kind", size_px=layout.map_px, label_px=WALL_LABEL_PX, scale=settings.map_scale
         )
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
@@ -86,7 +76,7 @@ def fetch(view: str, day: date) -> Picture:
     elif view == "flights":
         flights = shared_filters.query("recent_flights", as_of=day, limit=layout.table_rows)
     elif view == "trend":
-        chart = wall_chart(view, layout.main_vh, **bounded)
+        chart = wall_chart(view, layout.main_vh)
     return Picture(
         view=view,
         day=day,
@@ -100,6 +90,7 @@ def fetch(view: str, day: date) -> Picture:
         ],
         side_html=side_html,
         deck=deck,
+        replay_html=replay_html,
         legend=legend,
         arcs_shown=arcs_shown,
         flights=flights,
@@ -107,6 +98,19 @@ def fetch(view: str, day: date) -> Picture:
         chart=chart,
         fetched_at=datetime.now(UTC),
         server_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def wall_replay() -> tuple[str, pd.DataFrame]:
+    """The map replayed by the browser, by itself and round and round, at
+    the link's speed: the page does not run again for it."""
+    return replay_map.replay_figure(
+        "cargo_kind",
+        size_px=layout.map_px,
+        map_height_px=None,
+        scale=settings.map_scale,
+        label_px=WALL_LABEL_PX,
+        playing=replay.Playing(controls=False, days_per_second=1 / settings.replay_seconds_per_day),
     )
 
 
@@ -118,7 +122,8 @@ def draw(picture: Picture, trouble: str | None) -> None:
     now = datetime.now(UTC)
     text = wall.freshness(picture.changed_at, picture.built_at, now)
     warning = trouble or wall.historical(last, now, timedelta(minutes=settings.stale_after_minutes))
-    st.html(wall.title_html(picture.view, picture.day, text, warning))
+    replaying = replay_map.replay_days()[0] if picture.replay_html else None
+    st.html(wall.title_html(picture.view, picture.day, text, warning, replay_from=replaying))
     st.html(wall.figures_html(picture.figures))
     main, side = st.columns([3, 1])
     with main, st.container(key="wall_main"):
@@ -137,7 +142,11 @@ def draw(picture: Picture, trouble: str | None) -> None:
 
 def draw_view(picture: Picture) -> None:
     """The main view, in the height the layout leaves it."""
-    if picture.view == "map":
+    if picture.replay_html:
+        with st.container(key="wall_map"):
+            st.iframe(picture.replay_html, height="stretch")
+        st.html(wall.legend_html(picture.legend, picture.arcs_shown, replay=True))
+    elif picture.view == "map":
         with st.container(key="wall_map"):
             st.pydeck_chart(picture.deck, height="stretch", key="wall_deck")
         st.html(wall.legend_html(picture.legend, picture.arcs_shown))
@@ -183,7 +192,7 @@ def wall_screen() -> None:
         st.html(wall.banner_html(settings.banner))
     view = settings.view_at(time.time())
     try:
-        picture = fetch(view, replay_day())
+        picture = fetch(view, last)
         st.session_state.wall_last_good = picture
         trouble = chrome.store_notice()
     except (duckdb.Error, OSError, RuntimeError) as error:

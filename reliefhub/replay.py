@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 
@@ -28,6 +30,24 @@ SPEEDS_DAYS_PER_SECOND = (1, 2, 5)
 # The controls' row above the map, and the date readout's size, at scale 1.
 CONTROLS_PX = 96
 READOUT_PX = 64
+# On a wall the replay plays by itself, round and round: the last day held
+# this long before it starts over.
+HOLD_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Playing:
+    """How a replay plays: on a page, with controls for the person at it
+    (play, speed, a day slider, the readout above the map); on a wall, with
+    none (nobody can press them), by itself at `days_per_second` and round and
+    round, the readout over the map's corner."""
+
+    controls: bool = True
+    days_per_second: float = SPEEDS_DAYS_PER_SECOND[0]
+
+
+ON_A_PAGE = Playing()
+
 
 # What the browser does without, of each arc the map sends: the replay works
 # out widths itself, and arcs are not picked in a replay (keeping the payload
@@ -69,14 +89,28 @@ ARC_KEY = ["origin_place_id", "destination_place_id", "category"]
 
 def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str], str]:
     """Each arc's days with movements, as VLQ pairs: the days since its
-    previous such day (since `first_day` for the first), and the movements."""
+    previous such day (since `first_day` for the first), and the movements.
+    (Read as plain lists and cut at each arc's first row: at a million
+    shipments, tens of thousands of days, grouping them in pandas cost
+    several times as much.)"""
     if daily.empty:
         return {}
     days = (pd.to_datetime(daily["day"]) - pd.Timestamp(first_day)).dt.days
-    ordered = daily.assign(day_index=days).sort_values([*ARC_KEY, "day_index"])
-    gaps = ordered.groupby(ARC_KEY, sort=False)["day_index"].diff().fillna(ordered["day_index"])
-    pairs = [vlq((int(gap), int(n))) for gap, n in zip(gaps, ordered["movements"], strict=True)]
-    return ordered.assign(pair=pairs).groupby(ARC_KEY, sort=False)["pair"].agg("".join).to_dict()
+    ordered = daily.assign(day_index=days).sort_values([*ARC_KEY, "day_index"], ignore_index=True)
+    arcs = ordered[ARC_KEY].drop_duplicates()
+    starts = arcs.index.tolist()
+    day_index = ordered["day_index"].to_numpy()
+    gaps = np.diff(day_index, prepend=0)
+    gaps[starts] = day_index[starts]
+    pairs = [
+        _vlq_number(gap) + _vlq_number(n)
+        for gap, n in zip(gaps.tolist(), ordered["movements"].to_numpy().tolist(), strict=True)
+    ]
+    ends = [*starts[1:], len(pairs)]
+    return {
+        tuple(arc): "".join(pairs[start:end])
+        for arc, start, end in zip(arcs.itertuples(index=False, name=None), starts, ends, strict=True)
+    }
 
 
 def replay_payload(
@@ -86,6 +120,7 @@ def replay_payload(
     first_day: date,
     last_day: date,
     scale: float = 1.0,
+    playing: Playing = ON_A_PAGE,
 ) -> dict:
     """What the browser needs to play the replay: the map's deck (its arcs
     each with their `series`), the days, and the map's arc rules."""
@@ -113,7 +148,10 @@ def replay_payload(
         "fade_days": figures.REPLAY_FRESH_DAYS[1],
         "floor": figures.REPLAY_FLOOR,
         "readout_px": round(READOUT_PX * scale),
-        "controls_px": round(CONTROLS_PX * scale),
+        "controls_px": round(CONTROLS_PX * scale) if playing.controls else 0,
+        "controls": playing.controls,
+        "days_per_second": playing.days_per_second,
+        "hold_seconds": HOLD_SECONDS,
     }
 
 
@@ -122,26 +160,33 @@ def script_json(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def replay_html(payload: dict, *, map_height_px: int) -> str:
-    """The replay component: controls, the large date readout, the map, and
-    the scripts, all served by the dashboard itself. Stored text (place
-    names, tooltips) travels only inside the JSON, which the script puts into
-    text nodes, never into markup."""
+def replay_html(payload: dict, *, map_height_px: int | None = None) -> str:
+    """The replay component: controls (on a page), the large date readout,
+    the map, and the scripts, all served by the dashboard itself. Without a
+    height the map fills the frame (a wall sizes the frame). Stored text
+    (place names, tooltips) travels only inside the JSON, which the script
+    puts into text nodes, never into markup."""
+    readout = f'<output id="readout" style="font-size:{payload["readout_px"]}px"></output>'
+    height = "100vh" if map_height_px is None else f"{map_height_px}px"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <link rel="stylesheet" href="/app/static/replay/replay.css">
 </head><body>
-<div class="controls" style="height:{payload["controls_px"]}px">
-  <button id="play" type="button" aria-label="Play">▶ Play</button>
-  <span class="speeds" role="group" aria-label="Speed"></span>
-  <input id="scrub" type="range" min="0" step="1" aria-label="Day of the replay">
-  <output id="readout" style="font-size:{payload["readout_px"]}px"></output>
-</div>
-<div id="map" style="height:{map_height_px}px"></div>
+{_controls_html(payload, readout) if payload["controls"] else ""}
+<div id="map" style="height:{height}">{"" if payload["controls"] else readout}</div>
 <script id="replay-data" type="application/json">{script_json(payload)}</script>
 <script src="{DECK_GL_URL}"></script>
 <script src="{REPLAY_JS_URL}"></script>
 </body></html>"""
+
+
+def _controls_html(payload: dict, readout: str) -> str:
+    return f"""<div class="controls" style="height:{payload["controls_px"]}px">
+  <button id="play" type="button" aria-label="Play">▶ Play</button>
+  <span class="speeds" role="group" aria-label="Speed"></span>
+  <input id="scrub" type="range" min="0" step="1" aria-label="Day of the replay">
+  {readout}
+</div>"""
 
 
 def component_height(map_height_px: int, scale: float = 1.0) -> int:

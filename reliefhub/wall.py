@@ -128,7 +128,7 @@ class WallLayout:
             f".st-key-wall_map, .st-key-wall_map [data-testid='stElementContainer'],"
             f".st-key-wall_map [data-testid='stFullScreenFrame'],"
             f".st-key-wall_map [data-testid='stDeckGlJsonChart'],"
-            f".st-key-wall_map [data-testid='stDeckGlJsonChart'] > div"
+            f".st-key-wall_map [data-testid='stDeckGlJsonChart'] > div, .st-key-wall_map iframe"
             f"{{ height: {self.map_vh}vh !important; }}"
             "</style>"
         )
@@ -147,12 +147,11 @@ class WallSettings:
     map_scale: float = 1.0
 
     def tick_seconds(self) -> float:
-        """How often the screen redraws: the refresh, a rotation or a replay step."""
+        """How often the screen redraws: the refresh or a rotation (a replay
+        plays in the browser, between them)."""
         ticks = [self.refresh_seconds]
         if len(self.rotate) > 1:
             ticks.append(self.rotate_seconds)
-        if self.replay:
-            ticks.append(self.replay_seconds_per_day)
         return min(ticks)
 
     def view_at(self, unix_seconds: float) -> str:
@@ -239,15 +238,21 @@ def historical(newest_day: date, now: datetime, stale_after: timedelta) -> str:
     return f"HISTORICAL PICTURE, NOT LIVE · newest record {newest_day:%d %b %Y}"
 
 
-def title_html(view: str, day: date, freshness_text: str, warning: str = "") -> str:
-    """The title line: the view, the day shown, and when the data changed, or
-    a warning in its place (not live, database away) that nobody can miss."""
+def title_html(
+    view: str, day: date, freshness_text: str, warning: str = "", *, replay_from: date | None = None
+) -> str:
+    """The title line: the view, the day shown (or the days a replay plays,
+    `replay_from` to `day`), and when the data changed, or a warning in its
+    place (not live, database away) that nobody can miss."""
     stamp = html.escape(freshness_text)
     if warning:
         stamp = f"<span class='wall-stale'>{html.escape(warning)}</span>"
+    when = f"situation on {day:%d %b %Y}"
+    if replay_from is not None:
+        when = f"replaying {replay_from:%d %b} to {day:%d %b %Y}"
     return (
         f"<div class='wall-title'><span><b>Relief Hub</b> · {html.escape(VIEWS[view])} · "
-        f"situation on {day:%d %b %Y}</span>{stamp}</div>"
+        f"{when}</span>{stamp}</div>"
     )
 
 
@@ -335,12 +340,13 @@ def flights_html(flights: pd.DataFrame) -> str:
     )
 
 
-def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "") -> str:
+def legend_html(entries: list[tuple[str, str]], arcs_shown: str = "", *, replay: bool = False) -> str:
     swatches = " &nbsp; ".join(
         f"<span style='color:{colour}'>━━</span> {html.escape(label)}" for label, colour in entries
     )
     shown = f" &nbsp;·&nbsp; {html.escape(arcs_shown)}" if arcs_shown else ""
+    width = "movements so far, older ones fading" if replay else "movements on the route"
     return (
         f"<div class='wall-legend'>{swatches} &nbsp;·&nbsp; {DIRECTION_LEGEND} &nbsp;·&nbsp; "
-        f"arc width: movements on the route{shown}</div>"
+        f"arc width: {width}{shown}</div>"
     )

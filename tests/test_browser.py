@@ -344,7 +344,7 @@ NO_SCROLLING = """() => {
 VIEW_BOTTOM = """() => Math.max(...[...document.querySelectorAll(
     '.st-key-wall_main .wall-table, .st-key-wall_main .wall-more, .st-key-wall_main .wall-legend, '
     + '.st-key-wall_main .wall-side, '
-    + '.st-key-wall_main .js-plotly-plot, .st-key-wall_main canvas')
+    + '.st-key-wall_main .js-plotly-plot, .st-key-wall_main canvas, .st-key-wall_main iframe')
 ].map(e => e.getBoundingClientRect().bottom))"""
 
 WALL_CASES = [

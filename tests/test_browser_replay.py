@@ -1,6 +1,7 @@
-"""The movements replay in a real headless Chromium: it plays in the browser
-without the page running again, reads from across a room at 1920x1080,
-draws its arcs by the flow map's rules, and asks nothing of any other server."""
+"""The movements replay in a real headless Chromium, on the Movements page and
+on the wall: it plays in the browser without the page running again, reads
+from across a room at 1920x1080 (and on the wall at 3840x2160, banner or
+not), draws its arcs by the flow map's rules, and asks nothing of any other server."""
 
 import itertools
 import time
@@ -13,6 +14,9 @@ from reliefhub import figures
 from reliefhub.db import Database
 from tests.conftest import no_filters
 from tests.test_browser import (  # noqa: F401 (fixtures)
+    NO_SCROLLING,
+    VIEW_BOTTOM,
+    VISIBLE_TEXT_SIZES,
     assert_no_error_on_page,
     browser,
     open_page,
@@ -21,6 +25,7 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
     save,
     server,
     settle,
+    wall_server,
 )
 
 pytestmark = pytest.mark.browser
@@ -73,7 +78,9 @@ def test_replay_plays_in_the_browser_without_running_the_page_again(browser, ser
 
     runs_before = reruns_asked(page)
     assert runs_before >= 2, f"the count missed the page's first run and the switch's: {runs_before}"
-    replay.get_by_role("button", name="5 days/s").click()
+    # 2 days a second: under load the 12 s of looking can run long, and at 5 the
+    # replay could reach its last day (and stop) before the test pauses it.
+    replay.get_by_role("button", name="2 days/s").click()
     replay.get_by_role("button", name="Play").click()
     days_shown = readouts_while(page, readout, 12)
     assert len(days_shown) >= 3, days_shown
@@ -117,4 +124,67 @@ def test_replay_ends_on_the_maps_arcs_faded_by_age(browser, server, real_db):  #
         assert abs(arc["alpha"] - want["target_colour"][3]) <= 1
     faded = sum(want["target_colour"][3] < 100 for want in expected)
     assert faded > len(expected) / 2, "most arcs should have faded by the last day"
+    page.close()
+
+
+WALL_CASES = [(size, banner) for size in ((1920, 1080), (3840, 2160)) for banner in (True, False)]
+
+
+@pytest.mark.parametrize(
+    ("size", "banner"),
+    WALL_CASES,
+    ids=[f"{w}x{h}-{'banner' if b else 'plain'}" for (w, h), b in WALL_CASES],
+)
+def test_the_walls_replay_plays_in_the_browser_and_fits(browser, wall_server, size, banner):  # noqa: F811
+    """replay=1 on the wall: the date advances in large type while the
+    browser asks the server for no run of the page; the screen fits, banners
+    and all, with nothing to press and nothing under 20 px."""
+    width, height = size
+    scale = height / 1080
+    marking = "&banner=NATO%20UNCLASSIFIED" if banner else ""
+    link = f"/wall?replay=1&replay_speed=0.5&refresh=3600&scale={scale:g}{marking}"
+    page = open_page(browser, wall_server, link, width=width, height=height)
+    replay = page.frame_locator(".st-key-wall_map iframe")
+    replay.locator("#map canvas").first.wait_for(state="visible", timeout=60_000)
+    readout = replay.locator("#readout")
+    playwright.expect(readout).to_contain_text("2020", timeout=30_000)
+
+    runs_before = reruns_asked(page)
+    assert runs_before >= 1, "the count missed the page's first run"
+    days_shown = readouts_while(page, readout, 8)
+    assert len(days_shown) >= 3, days_shown
+    assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
+    assert reruns_asked(page) == runs_before, "the replay ran the page again"
+    save(page, f"wall-replay-{width}x{height}{'-banner' if banner else ''}")
+
+    assert readout.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 64 * scale
+    assert replay.locator("button, input").count() == 0
+    assert page.locator(".st-key-wall_map button").filter(visible=True).count() == 0
+    assert page.evaluate(NO_SCROLLING) == [True, True, True]
+    assert replay.locator("body").evaluate("() => document.documentElement.scrollHeight <= innerHeight")
+    shown = [page.locator(".wall-banner").all(), [readout], [page.locator(".st-key-wall_map iframe")]]
+    assert len(shown[0]) == (2 if banner else 0)
+    for box in (element.bounding_box() for element in itertools.chain(*shown)):
+        assert box["x"] >= 0 and box["y"] >= 0
+        assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    sizes = page.evaluate(VISIBLE_TEXT_SIZES) + replay.locator("body").evaluate(VISIBLE_TEXT_SIZES)
+    assert [(tag, text, px) for tag, text, px in sizes if px < 20] == []
+    footer_top = page.locator(".wall-footer").bounding_box()["y"]
+    assert footer_top - page.evaluate(VIEW_BOTTOM) < 0.06 * height
+    assert_no_error_on_page(page)
+    assert requests_outside(page, wall_server) == []
+    page.close()
+
+
+def test_the_walls_refresh_does_not_restart_its_replay(browser, wall_server):  # noqa: F811
+    """A refresh runs the screen again (every 5 s here) with the same replay:
+    the browser keeps playing it where it was, not from its first day."""
+    page = open_page(browser, wall_server, "/wall?replay=1&replay_speed=1&refresh=5")
+    readout = page.frame_locator(".st-key-wall_map iframe").locator("#readout")
+    playwright.expect(readout).to_contain_text("2020", timeout=60_000)
+    runs_before = reruns_asked(page)
+    days_shown = readouts_while(page, readout, 14)
+    assert reruns_asked(page) >= runs_before + 2, "the screen did not refresh"
+    assert len(days_shown) >= 5, days_shown
+    assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
     page.close()

@@ -185,8 +185,12 @@ def test_stored_text_cannot_close_the_script_it_travels_in():
     assert "<" not in text and json.loads(text) == {"name": "</script><script>alert(1)</script>"}
 
 
-def test_the_component_loads_only_the_dashboards_own_files():
-    html = replay.replay_html({"readout_px": 64, "controls_px": 96, "deck": {}}, map_height_px=640)
+@pytest.mark.parametrize("controls", [True, False], ids=["page", "wall"])
+def test_the_component_loads_only_the_dashboards_own_files(controls):
+    payload = {"readout_px": 64, "controls_px": 96, "deck": {}, "controls": controls}
+    html = replay.replay_html(payload, map_height_px=640 if controls else None)
+    # A wall has nothing to press: no buttons, no slider.
+    assert ("<button" in html, "<input" in html) == (controls, controls)
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources == ["/app/static/replay/replay.css", replay.DECK_GL_URL, replay.REPLAY_JS_URL]
     for source in sources:

@@ -204,3 +204,30 @@ def test_two_wall_screens_on_the_same_view_cost_one_map_and_one_side_panel(app_d
     assert html_of(screens[0]).count("wall-side") == html_of(screens[1]).count("wall-side") >= 1
     run_wall(rotate=["map"], country=["ITA"])
     assert (len(decks), len(panels)) == (2, 2)
+
+
+def test_ten_wall_screens_on_the_replay_cost_one_build_and_a_write_builds_anew(app_db, monkeypatch):
+    """The replay's page (its query, payload and HTML) is built once for
+    every screen with the same filters; new data, or other filters, build anew."""
+    from reliefhub import replay
+    from tests.test_wall import run_wall
+
+    builds, queries = [], []
+    monkeypatch.setattr(replay, "replay_payload", _counted(replay.replay_payload, builds))
+    query = shared_database().query
+
+    def counted_query(name, *args, **kwargs):
+        queries.extend([name] if name == "replay_flows" else [])
+        return query(name, *args, **kwargs)
+
+    monkeypatch.setattr(shared_database(), "query", counted_query)
+    screens = [run_wall(rotate=["map"], replay=["1"], country=["FRA"]) for _ in range(10)]
+    assert not any(screen.exception for screen in screens)
+    assert (len(builds), len(queries)) == (1, 1)
+    assert len({screen.get("iframe")[0].proto.srcdoc for screen in screens}) == 1
+
+    operations.add_record(shared_database(), "requests", new_request("req-replay", "FRA"), who=staff())
+    run_wall(rotate=["map"], replay=["1"], country=["FRA"])
+    assert (len(builds), len(queries)) == (2, 2)
+    run_wall(rotate=["map"], replay=["1"], country=["ITA"])
+    assert (len(builds), len(queries)) == (3, 3)

@@ -28,7 +28,7 @@ def test_settings_from_the_link():
     )
     assert notices == []
     assert settings == wall.WallSettings(15, 90, "NATO UNCLASSIFIED", ("map", "flights"), 20, True, 0.5, 2.0)
-    assert settings.tick_seconds() == 0.5
+    assert settings.tick_seconds() == 15
     assert [settings.view_at(t) for t in (0, 19, 20, 41)] == ["map", "map", "flights", "map"]
 
 
@@ -147,3 +147,20 @@ def test_the_2020_record_is_shown_as_a_historical_picture_with_its_last_change(w
     page = html_of(run_wall(stale_after=["60"]))
     assert "<span class='wall-stale'>HISTORICAL PICTURE, NOT LIVE · newest record 30 Apr 2020</span>" in page
     assert "Last change 01 Jun 2026 10:30 UTC" in page
+
+
+def test_the_walls_replay_plays_in_the_browser_by_itself(wall_db):
+    """replay=1 sends the browser's replay once, with nothing to press; the
+    screen runs again only to refresh, and its speed comes from the link."""
+    from tests.test_pages import replay_payload
+
+    app = run_wall(rotate=["map"], replay=["1"], replay_speed=["0.25"], country=["FRA"])
+    assert not app.exception
+    assert app.get("deck_gl_json_chart") == [] and len(app.get("iframe")) == 1
+    payload = replay_payload(app)
+    assert (payload["controls"], payload["days_per_second"]) == (False, 4.0)
+    assert (payload["first_day"], payload["days"]) == ("2020-03-20", 42)
+    assert "<button" not in app.get("iframe")[0].proto.srcdoc
+    page = html_of(app)
+    assert "Movements · replaying 20 Mar to 30 Apr 2020" in page
+    assert "replaying the crisis" in page and "arc width: movements so far, older ones fading" in page

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +25,6 @@ def movements_deck(
     size_px: tuple[int, int],
     label_px: int = 18,
     scale: float = 1.0,
-    replay_day: date | None = None,
     **extra,
 ) -> tuple[figures.DeckSpec, pd.DataFrame]:
     """The movements map for the shared filters (and extra parameters), with
@@ -41,7 +38,6 @@ def movements_deck(
     db = dataset.database()
     params = shared_filters.shared_params(**extra)
     drawn = {"colour_by": colour_by, "size_px": size_px, "label_px": label_px, "scale": scale}
-    drawn["replay_day"] = replay_day
     asked = ("movements_deck", shared_figures.freeze(params), shared_figures.freeze(drawn))
     return shared_figures.shared().get(db, asked, lambda: _movements_deck(db, params, **drawn))
 

@@ -83,11 +83,11 @@
   const baseLayers = specs.filter((s) => s.id === "basemap").map(layerOf);
   const fixedLayers = specs.filter((s) => s.id !== "basemap").map((s) => (s.id === "flows" ? null : layerOf(s)));
   const lastDay = R.days - 1;
-  const state = { t: 0, playing: false, speed: R.speeds[0], drawnStep: null };
+  const state = { t: 0, playing: false, speed: R.days_per_second, drawnStep: null };
   const readout = document.getElementById("readout");
-  const scrub = document.getElementById("scrub");
+  const scrub = document.getElementById("scrub"); // on a page only, as are the buttons
   const play = document.getElementById("play");
-  scrub.max = String(lastDay);
+  if (scrub) scrub.max = String(lastDay);
 
   function arcLayer(t, step) {
     const looks = arcs.map((arc) => arcLook(arc, t));
@@ -115,7 +115,7 @@
     parent,
     style: canvasStyle,
     initialViewState: R.deck.initialViewState,
-    views: [new deck.MapView({ controller: true })],
+    views: [new deck.MapView({ controller: R.controls })],
     layers: [],
     onViewStateChange: ({ viewState }) => basemap.setProps({ viewState }),
     getTooltip: ({ object }) => object && object.tooltip && { text: object.tooltip },
@@ -133,47 +133,55 @@
     state.drawnStep = step;
     const today = Math.floor(state.t);
     readout.textContent = dayText(today);
-    scrub.value = String(today);
+    if (scrub) scrub.value = String(today);
     map.setProps({ layers: fixedLayers.map((layer) => layer || arcLayer(state.t, step)) });
   }
 
+  // On a wall the replay goes round: the last day held a few seconds, then the first again.
   let previous = null;
   function tick(now) {
     if (!state.playing) { previous = null; return; }
     if (previous !== null) state.t = Math.min(lastDay, state.t + ((now - previous) / 1000) * state.speed);
     previous = now;
     draw();
-    if (state.t >= lastDay) setPlaying(false);
-    else requestAnimationFrame(tick);
+    if (state.t < lastDay) requestAnimationFrame(tick);
+    else if (R.controls) setPlaying(false);
+    else setTimeout(() => { state.t = 0; previous = null; requestAnimationFrame(tick); }, R.hold_seconds * 1000);
   }
 
   function setPlaying(playing) {
     state.playing = playing;
-    play.textContent = playing ? "‖ Pause" : "▶ Play";
-    play.setAttribute("aria-label", playing ? "Pause" : "Play");
     document.body.dataset.playing = String(playing);
+    if (play) {
+      play.textContent = playing ? "‖ Pause" : "▶ Play";
+      play.setAttribute("aria-label", playing ? "Pause" : "Play");
+    }
     if (playing) requestAnimationFrame(tick);
   }
 
-  play.addEventListener("click", () => {
-    if (!state.playing && state.t >= lastDay) state.t = 0; // at the end, play starts over
-    setPlaying(!state.playing);
-  });
-  scrub.addEventListener("input", () => { state.t = Number(scrub.value); draw(); });
-
-  const speeds = document.querySelector(".speeds");
-  for (const speed of R.speeds) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = speed === 1 ? "1 day/s" : `${speed} days/s`;
-    button.setAttribute("aria-pressed", String(speed === state.speed));
-    button.addEventListener("click", () => {
-      state.speed = speed;
-      for (const other of speeds.children) other.setAttribute("aria-pressed", String(other === button));
+  function addControls() {
+    play.addEventListener("click", () => {
+      if (!state.playing && state.t >= lastDay) state.t = 0; // at the end, play starts over
+      setPlaying(!state.playing);
     });
-    speeds.appendChild(button);
+    scrub.addEventListener("input", () => { state.t = Number(scrub.value); draw(); });
+    const speeds = document.querySelector(".speeds");
+    for (const speed of R.speeds) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = speed === 1 ? "1 day/s" : `${speed} days/s`;
+      button.setAttribute("aria-pressed", String(speed === state.speed));
+      button.addEventListener("click", () => {
+        state.speed = speed;
+        for (const other of speeds.children) other.setAttribute("aria-pressed", String(other === button));
+      });
+      speeds.appendChild(button);
+    }
   }
+
+  if (R.controls) addControls();
   draw();
+  if (!R.controls) setPlaying(true);
   // For the browser tests, which compare the arcs with the flow map's rules.
   window.reliefhubReplay = { arcs, arcLook, lastDay };
 })();
