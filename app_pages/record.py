@@ -114,6 +114,14 @@ def opened_at(form_key: str, table: str, record_id: str) -> int:
     )
 
 
+def open_record(table: str, record_id: str, prefix: str) -> tuple[dict, str, int]:
+    """The stored record, its form's key, and its latest change when the form
+    was opened; shows the note of a save just made."""
+    form_key = f"{prefix}_{record_id}"
+    saved_note(form_key)
+    return operations.current_row(db, table, record_id), form_key, opened_at(form_key, table, record_id)
+
+
 def pick_record(table: str, key: str) -> str | None:
     """Find a record by part of its ID or label, then pick it."""
     noun = ADD_TABLES[table]
@@ -163,12 +171,9 @@ with tabs[4]:
     )
     record_id = pick_record(table, "status_record")
     if record_id:
-        stored = operations.current_row(db, table, record_id)
+        stored, form_key, seen = open_record(table, record_id, f"status_{table}")
         names = ("status", *operations.STATUS_DATES[table])
         fields = [f for f in operations.form_fields(db, table) if f.name in names]
-        form_key = f"status_{table}_{record_id}"
-        seen = opened_at(form_key, table, record_id)
-        saved_note(form_key)
         st.caption(f"Now: **{stored['status'].replace('_', ' ')}**.")
         entered, slots = record_form(form_key, fields, stored, submit="Change status")
         if entered is not None:
@@ -185,11 +190,8 @@ with tabs[5]:
     )
     shipment_id = pick_record("shipments", "link_record")
     if shipment_id:
-        stored = operations.current_row(db, "shipments", shipment_id)
+        stored, form_key, seen = open_record("shipments", shipment_id, "link")
         fields = [f for f in operations.form_fields(db, "shipments") if f.name in ("request_id", "flight_id")]
-        form_key = f"link_{shipment_id}"
-        seen = opened_at(form_key, "shipments", shipment_id)
-        saved_note(form_key)
         entered, slots = record_form(form_key, fields, stored, submit="Save links")
         if entered is not None:
             change = operations.link_shipment(
@@ -208,11 +210,8 @@ with tabs[6]:
     )
     record_id = pick_record(table, "edit_record")
     if record_id:
-        stored = operations.current_row(db, table, record_id)
+        stored, form_key, seen = open_record(table, record_id, f"edit_{table}")
         id_column = operations.key_column(db, table)
-        form_key = f"edit_{table}_{record_id}"
-        seen = opened_at(form_key, table, record_id)
-        saved_note(form_key)
         entered, slots = record_form(
             form_key, operations.form_fields(db, table), stored, submit="Save changes", locked=(id_column,)
         )

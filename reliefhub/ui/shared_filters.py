@@ -52,29 +52,17 @@ def _draw_filters(country_names: dict, material_names: dict, first: date, last: 
         st.header("Filters")
         # Codes first, so a typed code is the best match and Enter picks that
         # country alone; no "Select all matches" for Enter to land on.
-        chosen_countries = st.multiselect(
-            "Country",
-            list(country_names),
-            format_func=lambda code: f"{code} — {country_names[code]}",
-            key="country",
-            select_all=False,
-            help="Requests from, and movements to, from or for these countries. Type a name or an ISO code.",
-        )
-        chosen_materials = st.multiselect(
-            "Material",
-            list(material_names),
-            format_func=material_names.get,
-            key="material",
-            select_all=False,
-        )
-        chosen_modes = st.multiselect(
-            "Transport mode",
-            list(MODES),
-            format_func=MODES.get,
-            key="mode",
-            select_all=False,
-            help="Movements by these modes (requests have no mode).",
-        )
+        pickers = (
+            ("Country", "country", country_names, lambda code: f"{code} — {country_names[code]}",
+             "Requests from, and movements to, from or for these countries. Type a name or an ISO code."),
+            ("Material", "material", material_names, material_names.get, None),
+            ("Transport mode", "mode", MODES, MODES.get, "Movements by these modes (requests have no mode)."),
+        )  # fmt: skip
+        for label, key, names, shown, help_text in pickers:
+            chosen = st.multiselect(
+                label, list(names), format_func=shown, key=key, select_all=False, help=help_text
+            )
+            url_state.publish_to_url(key, chosen)
         picked = st.date_input(
             "Dates",
             min_value=url_state.around(first, last)[0],
@@ -83,9 +71,6 @@ def _draw_filters(country_names: dict, material_names: dict, first: date, last: 
             format="YYYY-MM-DD",
         )
     start, end = [*picked, None, None][:2]
-    url_state.publish_to_url("country", chosen_countries)
-    url_state.publish_to_url("material", chosen_materials)
-    url_state.publish_to_url("mode", chosen_modes)
     url_state.publish_to_url(
         "dates", None if (start, end) == (first, last) or not end else [str(start), str(end)]
     )
