@@ -6,6 +6,7 @@ records the change in the audit trail. Problems appear under their field.
 """
 
 from datetime import date
+from functools import partial
 
 import streamlit as st
 
@@ -139,83 +140,95 @@ def pick_record(table: str, key: str) -> str | None:
     )
 
 
-tabs = st.tabs(
-    ["New request", "New shipment", "New flight", "New place", "Change status", "Link shipment", "Edit"]
-)
+def new_record(table: str) -> None:
+    noun = ADD_TABLES[table]
+    key = f"add_{table}"
+    saved_note(key)
+    id_column = operations.key_column(db, table)
+    fields = [
+        operations.Field(
+            f.name, f.label, f.kind, False, help="Leave empty for a readable ID made from the fields below."
+        )
+        if f.name == id_column
+        else f
+        for f in operations.form_fields(db, table)
+    ]
+    defaults = {"date_precision": "day", "status": "open" if table == "requests" else "planned"}
+    entered, slots = record_form(key, fields, defaults, submit=f"Add {noun}")
+    if entered is not None:
+        report(operations.add_record(db, table, entered, who=who), key, slots, f"Added {noun}")
 
-for tab, (table, noun) in zip(tabs[:4], ADD_TABLES.items(), strict=True):
-    with tab:
-        key = f"add_{table}"
-        saved_note(key)
-        id_column = operations.key_column(db, table)
-        fields = [
-            operations.Field(
-                f.name,
-                f.label,
-                f.kind,
-                False,
-                help="Leave empty for a readable ID made from the fields below.",
-            )
-            if f.name == id_column
-            else f
-            for f in operations.form_fields(db, table)
-        ]
-        defaults = {"date_precision": "day", "status": "open" if table == "requests" else "planned"}
-        entered, slots = record_form(key, fields, defaults, submit=f"Add {noun}")
-        if entered is not None:
-            report(operations.add_record(db, table, entered, who=who), key, slots, f"Added {noun}")
 
-with tabs[4]:
+def change_status() -> None:
     table = st.radio(
         "Record", list(STATUS_TABLES), format_func=STATUS_TABLES.get, horizontal=True, key="status_table"
     )
     record_id = pick_record(table, "status_record")
-    if record_id:
-        stored, form_key, seen = open_record(table, record_id, f"status_{table}")
-        names = ("status", *operations.STATUS_DATES[table])
-        fields = [f for f in operations.form_fields(db, table) if f.name in names]
-        st.caption(f"Now: **{stored['status'].replace('_', ' ')}**.")
-        entered, slots = record_form(form_key, fields, stored, submit="Change status")
-        if entered is not None:
-            dates = {name: entered[name] for name in operations.STATUS_DATES[table]}
-            change = operations.change_status(
-                db, table, record_id, entered["status"], who=who, dates=dates, seen_change=seen
-            )
-            report(change, form_key, slots, f"Changed the status of {STATUS_TABLES[table]}")
+    if not record_id:
+        return
+    stored, form_key, seen = open_record(table, record_id, f"status_{table}")
+    names = ("status", *operations.STATUS_DATES[table])
+    fields = [f for f in operations.form_fields(db, table) if f.name in names]
+    st.caption(f"Now: **{stored['status'].replace('_', ' ')}**.")
+    entered, slots = record_form(form_key, fields, stored, submit="Change status")
+    if entered is not None:
+        dates = {name: entered[name] for name in operations.STATUS_DATES[table]}
+        change = operations.change_status(
+            db, table, record_id, entered["status"], who=who, dates=dates, seen_change=seen
+        )
+        report(change, form_key, slots, f"Changed the status of {STATUS_TABLES[table]}")
 
-with tabs[5]:
+
+def link_shipment() -> None:
     st.caption(
         "A shipment answers a request for the same material and country; a flight that carried it "
         "makes it an air shipment. A request's fulfilment follows from its delivered shipments."
     )
     shipment_id = pick_record("shipments", "link_record")
-    if shipment_id:
-        stored, form_key, seen = open_record("shipments", shipment_id, "link")
-        fields = [f for f in operations.form_fields(db, "shipments") if f.name in ("request_id", "flight_id")]
-        entered, slots = record_form(form_key, fields, stored, submit="Save links")
-        if entered is not None:
-            change = operations.link_shipment(
-                db,
-                shipment_id,
-                request_id=entered["request_id"],
-                flight_id=entered["flight_id"],
-                who=who,
-                seen_change=seen,
-            )
-            report(change, form_key, slots, "Saved the links of shipment")
+    if not shipment_id:
+        return
+    stored, form_key, seen = open_record("shipments", shipment_id, "link")
+    fields = [f for f in operations.form_fields(db, "shipments") if f.name in ("request_id", "flight_id")]
+    entered, slots = record_form(form_key, fields, stored, submit="Save links")
+    if entered is not None:
+        change = operations.link_shipment(
+            db,
+            shipment_id,
+            request_id=entered["request_id"],
+            flight_id=entered["flight_id"],
+            who=who,
+            seen_change=seen,
+        )
+        report(change, form_key, slots, "Saved the links of shipment")
 
-with tabs[6]:
+
+def edit_record() -> None:
     table = st.radio(
         "Record", list(ADD_TABLES), format_func=ADD_TABLES.get, horizontal=True, key="edit_table"
     )
     record_id = pick_record(table, "edit_record")
-    if record_id:
-        stored, form_key, seen = open_record(table, record_id, f"edit_{table}")
-        id_column = operations.key_column(db, table)
-        entered, slots = record_form(
-            form_key, operations.form_fields(db, table), stored, submit="Save changes", locked=(id_column,)
-        )
-        if entered is not None:
-            entered.pop(id_column)
-            change = operations.update_record(db, table, record_id, entered, who=who, seen_change=seen)
-            report(change, form_key, slots, f"Saved {ADD_TABLES[table]}")
+    if not record_id:
+        return
+    stored, form_key, seen = open_record(table, record_id, f"edit_{table}")
+    id_column = operations.key_column(db, table)
+    entered, slots = record_form(
+        form_key, operations.form_fields(db, table), stored, submit="Save changes", locked=(id_column,)
+    )
+    if entered is not None:
+        entered.pop(id_column)
+        change = operations.update_record(db, table, record_id, entered, who=who, seen_change=seen)
+        report(change, form_key, slots, f"Saved {ADD_TABLES[table]}")
+
+
+TABS = {
+    **{f"New {noun}": partial(new_record, table) for table, noun in ADD_TABLES.items()},
+    "Change status": change_status,
+    "Link shipment": link_shipment,
+    "Edit": edit_record,
+}
+# Only the open tab's form is drawn (a tab change reruns the page): drawing
+# all seven forms on every run cost most of the page's time.
+for tab, draw in zip(st.tabs(list(TABS), key="record_tab", on_change="rerun"), TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            draw()

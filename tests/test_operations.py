@@ -620,6 +620,12 @@ def open_page(page: str, role: str | None = "staff") -> AppTest:
     return app.run()
 
 
+def on_tab(app: AppTest, label: str) -> AppTest:
+    """The Record page with the tab of this label open, as a click on it does (only the open tab is drawn)."""
+    app.session_state["record_tab"] = label
+    return app.run()
+
+
 def next_to(app: AppTest, key: str):
     """The element drawn right under the widget with this key: where its problems go."""
     for block in app.main.get("flex_container"):
@@ -637,6 +643,9 @@ def test_record_page_shows_each_problem_under_its_field_then_saves(page_db):
     assert [t.label for t in app.tabs] == [
         "New request", "New shipment", "New flight", "New place", "Change status", "Link shipment", "Edit",
     ]  # fmt: skip
+    assert app.text_input(key="add_requests_0_request_id")  # the first tab is open
+    assert not [w for w in app.text_input if w.key.startswith("add_shipments")]  # the others are not drawn
+    on_tab(app, "New shipment")
     form = "add_shipments_0_"
     app.selectbox(key=form + "recipient_iso3").select("ITA")
     app.text_input(key=form + "provider").input("Czech Republic")
@@ -683,7 +692,7 @@ def test_record_page_is_refused_to_a_viewer(page_db):
 
 
 def test_record_page_changes_a_status(page_db):
-    app = open_page("app_pages/record.py")
+    app = on_tab(open_page("app_pages/record.py"), "Change status")
     app.radio(key="status_table").set_value("shipments").run()
     app.selectbox(key="status_record").select("shp-vent-esp").run()
     form = "status_shipments_shp-vent-esp_0_"
@@ -701,7 +710,7 @@ def test_record_page_changes_a_status(page_db):
 
 
 def test_record_page_links_and_edits(page_db):
-    app = open_page("app_pages/record.py")
+    app = on_tab(open_page("app_pages/record.py"), "Link shipment")
     app.selectbox(key="link_record").select("shp-resp-esp").run()
     app.selectbox(key="link_shp-resp-esp_0_flight_id").select("flt-a310")
     app.button(key="FormSubmitter:link_shp-resp-esp_0-Save links").click().run()
@@ -710,6 +719,7 @@ def test_record_page_links_and_edits(page_db):
     ]
     assert operations.current_row(page_db, "shipments", "shp-resp-esp")["flight_id"] == "flt-a310"
 
+    on_tab(app, "Edit")
     app.radio(key="edit_table").set_value("places").run()
     app.selectbox(key="edit_record").select("metz").run()
     form = "edit_places_metz_0_"
@@ -766,7 +776,7 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, tmp_p
     ]
     many.write_text("\n".join([header, *lines]) + "\n")
     assert imports.import_file(page_db, many, "requests", who=staff("setup")).new == 501
-    app = open_page("app_pages/record.py")
+    app = on_tab(open_page("app_pages/record.py"), "New shipment")
     assert not app.exception
     field = app.text_input(key="add_shipments_0_request_id")
     assert field.label == "Answers request (optional): ID"
@@ -794,7 +804,7 @@ def test_record_page_takes_an_id_where_there_are_too_many_to_list(page_db, tmp_p
 
 
 def test_record_page_refuses_a_save_over_a_change_made_after_the_form_was_opened(page_db):
-    app = open_page("app_pages/record.py")
+    app = on_tab(open_page("app_pages/record.py"), "Change status")
     app.selectbox(key="status_record").select("req-esp-ventilators").run()
     form = "status_requests_req-esp-ventilators_0"
     before = operations.current_row(page_db, "requests", "req-esp-ventilators")
