@@ -4,55 +4,39 @@
 -- open" on a day is exactly what the open-requests figures count as of that
 -- day (filtered_open_requests): a request is open from the day it was made
 -- until its recorded closing or the day its deliveries reached the quantity
--- asked, whichever comes first (the rules of requests_added_up).
+-- asked, whichever comes first (the rules of requests_added_up; the day it
+-- was filled is stored in request_status).
 WITH asked AS (
     SELECT
-        request_id,
-        quantity,
-        requested_on,
-        CASE WHEN status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled') THEN coalesce(closed_on, requested_on) END
-            AS closed_from
-    FROM requests
-    WHERE (len($countries) = 0 OR list_contains($countries, requester_iso3))
-      AND (len($materials) = 0 OR list_contains($materials, material_code))
-      AND ($date_to IS NULL OR requested_on <= $date_to)
+        r.requested_on,
+        CASE WHEN r.status IN ('fulfilled', 'closed', 'withdrawn', 'cancelled') THEN coalesce(r.closed_on, r.requested_on) END
+            AS closed_from,
+        s.filled_on
+    FROM requests r
+    JOIN request_status s USING (request_id)
+    WHERE (len($countries) = 0 OR list_contains($countries, r.requester_iso3))
+      AND (len($materials) = 0 OR list_contains($materials, r.material_code))
+      AND ($date_to IS NULL OR r.requested_on <= $date_to)
       AND ($date_from IS NULL
-           OR CASE date_precision WHEN 'month' THEN last_day(requested_on) ELSE requested_on END >= $date_from)
-),
-delivered AS (
-    SELECT
-        s.request_id,
-        s.delivered_on,
-        sum(s.quantity) OVER (PARTITION BY s.request_id ORDER BY s.delivered_on) AS delivered_by
-    FROM shipments s
-    WHERE s.status = 'delivered' AND s.request_id IN (SELECT request_id FROM asked WHERE quantity > 0)
-),
-filled AS (
-    SELECT d.request_id, min(d.delivered_on) AS filled_on
-    FROM delivered d
-    JOIN asked a USING (request_id)
-    WHERE d.delivered_by >= a.quantity
-    GROUP BY ALL
+           OR CASE r.date_precision WHEN 'month' THEN last_day(r.requested_on) ELSE r.requested_on END >= $date_from)
 ),
 settled AS (
     -- least and greatest skip NULLs: a request neither closed nor filled is never settled.
     SELECT
-        a.requested_on,
-        CASE WHEN coalesce(a.closed_from, f.filled_on) IS NOT NULL
-             THEN greatest(a.requested_on, least(a.closed_from, f.filled_on)) END AS settled_on
-    FROM asked a
-    LEFT JOIN filled f USING (request_id)
+        requested_on,
+        CASE WHEN coalesce(closed_from, filled_on) IS NOT NULL
+             THEN greatest(requested_on, least(closed_from, filled_on)) END AS settled_on
+    FROM asked
 ),
 days AS (
     SELECT CAST(unnest(generate_series(first_date, last_date, INTERVAL 1 DAY)) AS DATE) AS day
     FROM data_span
 ),
 per_day AS (
-    SELECT
-        d.day,
-        (SELECT count(*) FROM settled WHERE requested_on = d.day) AS received,
-        (SELECT count(*) FROM settled WHERE settled_on = d.day)   AS settled
+    SELECT d.day, coalesce(r.received, 0) AS received, coalesce(s.settled, 0) AS settled
     FROM days d
+    LEFT JOIN (SELECT requested_on AS day, count(*) AS received FROM settled GROUP BY ALL) r USING (day)
+    LEFT JOIN (SELECT settled_on AS day, count(*) AS settled FROM settled GROUP BY ALL) s USING (day)
 ),
 running AS (
     SELECT

@@ -115,7 +115,7 @@ CREATE OR REPLACE MACRO colour_category(colour_by, mode, material_category, carg
 -- `request_status` on or after the day every request settled, which is how
 -- every page opens; added up from the shipments for an earlier day.
 CREATE OR REPLACE MACRO requests_as_of(as_of) AS TABLE
-SELECT * EXCLUDE (settled_on), as_of - requested_on AS days_waiting
+SELECT * EXCLUDE (settled_on, filled_on), as_of - requested_on AS days_waiting
 FROM request_status
 WHERE requested_on <= as_of
   AND as_of >= (SELECT max(settled_on) FROM request_status)
