@@ -5,6 +5,8 @@ import streamlit as st
 from reliefhub import confidence, figures
 from reliefhub.ui import chrome, dataset, shared_filters, tables, text, url_state
 
+CLOSED_SHOWN = 50  # closed requests listed in the table
+
 chrome.start_page("Open requests")
 first, last = dataset.data_bounds()
 
@@ -77,6 +79,14 @@ if not closed.empty:
         "Requests the requester withdrew or closed while part of what was asked for had not arrived "
         "(or its quantity is not stated): the needs stay here after the file is closed."
     )
-    # A table, not a grid: a few rows whose outcome is read, not sorted.
+    # A table, not a grid: rows whose outcome is read, not sorted. The most
+    # recently closed come first (the query's order); beyond CLOSED_SHOWN a
+    # table is no longer read, and drawing thousands of rows slowed every run.
     with st.container(key="closed_requests"):
-        st.table(text.plain_table(confidence.closed_table(closed).set_index("requester_country")))
+        shown = confidence.closed_table(closed.head(CLOSED_SHOWN)).set_index("requester_country")
+        st.table(text.plain_table(shown))
+    if len(closed) > CLOSED_SHOWN:
+        st.caption(
+            f"The {CLOSED_SHOWN} most recently closed of {len(closed):,}: "
+            "pick a country or material in the sidebar to see the others."
+        )

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from reliefhub import REPO_DIR
 from reliefhub.ui import tables
-from tests.conftest import sign_in_as
+from tests.conftest import no_filters, sign_in_as
 
 PAGES = ["app_pages/overview.py", "app_pages/movements.py", "app_pages/requests.py", "app_pages/data.py"]
 
@@ -237,3 +237,24 @@ def test_open_requests_are_paged(app_db, small_pages):
     assert "Row 4 of 4" in texts(app.markdown)
     assert "**4 open requests** from 3 countries on 01 Apr 2020." in texts(app.markdown)
     assert download_labels(app) == ["Download 4 rows as CSV"]
+
+
+def test_the_closed_requests_table_lists_the_most_recently_closed_and_says_how_many_more(
+    tmp_path, monkeypatch
+):
+    from reliefhub import generate
+    from reliefhub.db import Database
+
+    path = tmp_path / "synthetic.duckdb"
+    generate.generate(10_000, path, seed=7)
+    monkeypatch.setenv("RELIEFHUB_DB", str(path))
+    db = Database(path, read_only=True)
+    closed = db.query("closed_requests", no_filters(as_of=db.query("data_bounds")["last_date"].iloc[0]))
+    db.close()
+    assert len(closed) > 50
+    app = run_page("app_pages/requests.py")
+    assert not app.exception
+    shown = app.table[0].value
+    assert len(shown) == 50
+    assert shown["request_id"].tolist() == closed["request_id"].head(50).tolist()  # the latest closed first
+    assert f"The 50 most recently closed of {len(closed):,}" in " ".join(c.value for c in app.caption)
