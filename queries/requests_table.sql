@@ -23,29 +23,7 @@ page AS (
     ORDER BY requested_on, request_id
     LIMIT $limit OFFSET $offset
 )
-SELECT
-    r.request_id,
-    r.requester_iso3,
-    c.name AS requester_country,
-    r.channel,
-    r.addressed_to,
-    r.material_code,
-    m.name AS material_name,
-    m.category AS material_category,
-    r.quantity,
-    m.unit,
-    r.requested_on,
-    r.date_precision,
-    r.status,
-    r.closed_on,
-    r.description,
-    r.source_urls,
-    r.source_note,
-    r.confidence,
-    r.quantity_precision,
-    (SELECT count(*) FROM matching) AS matching_rows
-FROM requests r
-JOIN countries c ON c.iso3 = r.requester_iso3
-JOIN materials m ON m.material_code = r.material_code
-WHERE r.rowid IN (SELECT row_id FROM page)
-ORDER BY r.requested_on, r.request_id;
+SELECT * EXCLUDE (row_id), (SELECT count(*) FROM matching) AS matching_rows
+FROM named_requests()
+WHERE row_id IN (SELECT row_id FROM page)
+ORDER BY requested_on, request_id;
