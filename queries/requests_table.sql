@@ -2,12 +2,13 @@
 -- $limit rows from $offset on, in (requested_on, request_id) order; a NULL
 -- $limit gives every row (the export). matching_rows counts every match,
 -- however many rows $limit keeps. The page is picked from narrow rows (row,
--- id and date) first, and only its rows are read in full, by their rowid,
--- which DuckDB reads from the vectors that hold them rather than scanning every
--- description (the loader writes requests in this order, so a page lies in a
--- few vectors; docs/benchmark.md has the figures). The count and the page each
--- read the narrow rows (NOT MATERIALIZED): cheaper than keeping them, or than
--- a window count carried through the sort.
+-- id and date) first, and only its rows are read in full (named_requests in
+-- views.sql), by their rowid, which DuckDB reads from the vectors that hold
+-- them rather than scanning every description (the loader writes requests in
+-- this order, so a page lies in a few vectors; docs/benchmark.md has the
+-- figures). The count and the page each read the narrow rows (NOT
+-- MATERIALIZED): cheaper than keeping them, or than a window count carried
+-- through the sort.
 WITH matching AS NOT MATERIALIZED (
     SELECT rowid AS row_id, request_id, requested_on
     FROM requests
