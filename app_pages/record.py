@@ -140,6 +140,17 @@ def pick_record(table: str, key: str) -> str | None:
     )
 
 
+def picked_record(tables: dict[str, str], purpose: str) -> tuple[str, str, dict, str, int] | None:
+    """A table chosen from `tables`, a record of it picked, and that record
+    opened for the `purpose` form (open_record): (table, record_id, stored,
+    form_key, seen); None until a record is picked."""
+    table = st.radio("Record", list(tables), format_func=tables.get, horizontal=True, key=f"{purpose}_table")
+    record_id = pick_record(table, f"{purpose}_record")
+    if not record_id:
+        return None
+    return table, record_id, *open_record(table, record_id, f"{purpose}_{table}")
+
+
 def new_record(table: str) -> None:
     noun = ADD_TABLES[table]
     key = f"add_{table}"
@@ -160,13 +171,10 @@ def new_record(table: str) -> None:
 
 
 def change_status() -> None:
-    table = st.radio(
-        "Record", list(STATUS_TABLES), format_func=STATUS_TABLES.get, horizontal=True, key="status_table"
-    )
-    record_id = pick_record(table, "status_record")
-    if not record_id:
+    picked = picked_record(STATUS_TABLES, "status")
+    if picked is None:
         return
-    stored, form_key, seen = open_record(table, record_id, f"status_{table}")
+    table, record_id, stored, form_key, seen = picked
     names = ("status", *operations.STATUS_DATES[table])
     fields = [f for f in operations.form_fields(db, table) if f.name in names]
     st.caption(f"Now: **{stored['status'].replace('_', ' ')}**.")
@@ -203,13 +211,10 @@ def link_shipment() -> None:
 
 
 def edit_record() -> None:
-    table = st.radio(
-        "Record", list(ADD_TABLES), format_func=ADD_TABLES.get, horizontal=True, key="edit_table"
-    )
-    record_id = pick_record(table, "edit_record")
-    if not record_id:
+    picked = picked_record(ADD_TABLES, "edit")
+    if picked is None:
         return
-    stored, form_key, seen = open_record(table, record_id, f"edit_{table}")
+    table, record_id, stored, form_key, seen = picked
     id_column = operations.key_column(db, table)
     entered, slots = record_form(
         form_key, operations.form_fields(db, table), stored, submit="Save changes", locked=(id_column,)

@@ -19,22 +19,20 @@ unstated AS (
 SELECT
     r.request_id,
     r.requester_iso3,
-    c.name AS requester_country,
+    r.requester_country,
     r.material_code,
-    m.name AS material_name,
+    r.material_name,
     r.quantity AS requested_quantity,
     r.quantity_precision,
     k.delivered_quantity,
     k.missing_quantity,
     coalesce(u.unstated_deliveries, 0) AS unstated_deliveries,
-    m.unit,
+    r.unit,
     k.status_as_of,
     r.closed_on,
     r.source_urls
 FROM closed k
-JOIN requests r USING (request_id)
-JOIN countries c ON c.iso3 = r.requester_iso3
-JOIN materials m ON m.material_code = r.material_code
+JOIN named_requests() r USING (request_id)
 LEFT JOIN unstated u USING (request_id)
 WHERE k.missing_quantity IS DISTINCT FROM 0
-ORDER BY r.closed_on DESC, c.name, m.name, r.request_id;
+ORDER BY r.closed_on DESC, r.requester_country, r.material_name, r.request_id;

@@ -19,16 +19,16 @@ page AS (
 SELECT
     r.request_id,
     r.requester_iso3,
-    c.name AS requester_country,
+    r.requester_country,
     r.channel,
     r.addressed_to,
     r.material_code,
-    m.name AS material_name,
-    m.category AS material_category,
+    r.material_name,
+    r.material_category,
     r.quantity AS requested_quantity,
     p.delivered_quantity,
     p.missing_quantity,
-    m.unit,
+    r.unit,
     r.requested_on,
     r.date_precision,
     p.days_waiting,
@@ -37,7 +37,5 @@ SELECT
     r.source_urls,
     (SELECT count(*) FROM matching) AS matching_rows
 FROM page p
-JOIN requests r USING (request_id)
-JOIN countries c ON c.iso3 = r.requester_iso3
-JOIN materials m ON m.material_code = r.material_code
+JOIN named_requests() r USING (request_id)
 ORDER BY p.missing_quantity DESC NULLS LAST, p.days_waiting DESC, p.request_id;

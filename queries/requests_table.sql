@@ -2,12 +2,13 @@
 -- $limit rows from $offset on, in (requested_on, request_id) order; a NULL
 -- $limit gives every row (the export). matching_rows counts every match,
 -- however many rows $limit keeps. The page is picked from narrow rows (row,
--- id and date) first, and only its rows are read in full, by their rowid,
--- which DuckDB reads from the vectors that hold them rather than scanning every
--- description (the loader writes requests in this order, so a page lies in a
--- few vectors; docs/benchmark.md has the figures). The count and the page each
--- read the narrow rows (NOT MATERIALIZED): cheaper than keeping them, or than
--- a window count carried through the sort.
+-- id and date) first, and only its rows are read in full (named_requests in
+-- views.sql), by their rowid, which DuckDB reads from the vectors that hold
+-- them rather than scanning every description (the loader writes requests in
+-- this order, so a page lies in a few vectors; docs/benchmark.md has the
+-- figures). The count and the page each read the narrow rows (NOT
+-- MATERIALIZED): cheaper than keeping them, or than a window count carried
+-- through the sort.
 WITH matching AS NOT MATERIALIZED (
     SELECT rowid AS row_id, request_id, requested_on
     FROM requests
@@ -23,29 +24,7 @@ page AS (
     ORDER BY requested_on, request_id
     LIMIT $limit OFFSET $offset
 )
-SELECT
-    r.request_id,
-    r.requester_iso3,
-    c.name AS requester_country,
-    r.channel,
-    r.addressed_to,
-    r.material_code,
-    m.name AS material_name,
-    m.category AS material_category,
-    r.quantity,
-    m.unit,
-    r.requested_on,
-    r.date_precision,
-    r.status,
-    r.closed_on,
-    r.description,
-    r.source_urls,
-    r.source_note,
-    r.confidence,
-    r.quantity_precision,
-    (SELECT count(*) FROM matching) AS matching_rows
-FROM requests r
-JOIN countries c ON c.iso3 = r.requester_iso3
-JOIN materials m ON m.material_code = r.material_code
-WHERE r.rowid IN (SELECT row_id FROM page)
-ORDER BY r.requested_on, r.request_id;
+SELECT * EXCLUDE (row_id), (SELECT count(*) FROM matching) AS matching_rows
+FROM named_requests()
+WHERE row_id IN (SELECT row_id FROM page)
+ORDER BY requested_on, request_id;

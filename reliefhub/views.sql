@@ -136,3 +136,33 @@ CREATE OR REPLACE MACRO filtered_open_requests(countries, materials, date_from, 
 SELECT *
 FROM filtered_requests_as_of(countries, materials, date_from, date_to, as_of)
 WHERE status_as_of IN ('open', 'partially_fulfilled');
+
+-- A request with the names the tables show beside its codes (its country's,
+-- its material's, with the material's category and unit), in the order of
+-- the Data page's requests table. row_id is its rowid, so that a page of
+-- requests is read by rowid (queries/requests_table.sql).
+CREATE OR REPLACE MACRO named_requests() AS TABLE
+SELECT
+    r.request_id,
+    r.requester_iso3,
+    c.name AS requester_country,
+    r.channel,
+    r.addressed_to,
+    r.material_code,
+    m.name AS material_name,
+    m.category AS material_category,
+    r.quantity,
+    m.unit,
+    r.requested_on,
+    r.date_precision,
+    r.status,
+    r.closed_on,
+    r.description,
+    r.source_urls,
+    r.source_note,
+    r.confidence,
+    r.quantity_precision,
+    r.rowid AS row_id
+FROM requests r
+JOIN countries c ON c.iso3 = r.requester_iso3
+JOIN materials m ON m.material_code = r.material_code;

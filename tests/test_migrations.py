@@ -113,6 +113,41 @@ def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
     assert not list(tmp_path.glob("fresh.duckdb.before-*"))
 
 
+def schema_catalogue(path: Path) -> dict[str, tuple[list, list]]:
+    """The columns and constraints of every table schema.sql creates, as
+    DuckDB's catalogue lists them."""
+    tables = re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", (PACKAGE_DIR / "schema.sql").read_text())
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            table: (
+                con.execute(
+                    "SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() "
+                    "WHERE schema_name = 'main' AND table_name = $t ORDER BY column_index",
+                    {"t": table},
+                ).fetchall(),
+                sorted(
+                    con.execute(
+                        "SELECT constraint_type, constraint_text FROM duckdb_constraints() "
+                        "WHERE schema_name = 'main' AND table_name = $t",
+                        {"t": table},
+                    ).fetchall()
+                ),
+            )
+            for table in tables
+        }
+
+
+def test_the_migrations_bring_the_release_database_to_exactly_what_schema_sql_creates(release_db, tmp_path):
+    """schema.sql spells out today's tables and each migration the tables of
+    its day: a change to one without the other fails here."""
+    migrations.migrate(release_db)
+    fresh = tmp_path / "fresh.duckdb"
+    build_database(FIXTURE_DATA, fresh)
+    migrated, built = schema_catalogue(release_db), schema_catalogue(fresh)
+    assert len(built) == 11
+    assert migrated == built
+
+
 def test_a_check_constraint_changes_by_rebuilding_the_file_with_every_row(release_db, with_migration):
     with_migration(
         "requests_superseded",
