@@ -324,17 +324,23 @@ class PandasWay:
         return out.sort_values(["flight_date", "flight_id"], ascending=False).head(q["limit"])
 
     def request_trend(self, q):
-        """As an app would: the requests received by, and still open on, each day."""
+        """As an app would: the requests received by, and still open on, each
+        day. Both change only on a day a request is made, closed or delivered
+        to, so they are worked out on those days and carried forward."""
         bounds = self.data_bounds(q).iloc[0]
         first = max(bounds.first_date, pd.Timestamp(q["date_from"] or bounds.first_date))
         last = min(bounds.last_date, pd.Timestamp(q["date_to"] or bounds.last_date))
         asked_on = self.requests_table(q)["requested_on"]
+        r, s = self.t["requests"], self.t["shipments"]
+        events = pd.concat([r["requested_on"], r["closed_on"], s["delivered_on"], pd.Series([first])])
+        days = pd.date_range(first, last)
         rows = []
-        for day in pd.date_range(first, last):
+        for day in days[days.isin(events)]:
             received = int((asked_on <= day).sum())
             still_open = len(self.open_requests_frame(q | {"as_of": day.date()}))
             rows.append((day, received, received - still_open, still_open))
-        return pd.DataFrame(rows, columns=["day", "received", "settled", "still_open"])
+        changes = pd.DataFrame(rows, columns=["day", "received", "settled", "still_open"])
+        return changes.set_index("day").reindex(days, method="ffill").rename_axis("day").reset_index()
 
     def data_bounds(self, q):
         mv, r = self.movements, self.t["requests"]
