@@ -84,57 +84,62 @@ def _vlq_number(number: int) -> str:
             return "".join(out)
 
 
-ARC_KEY = ["origin_place_id", "destination_place_id", "category"]
-
-
-def day_series(daily: pd.DataFrame, first_day: date) -> dict[tuple[str, str, str], str]:
-    """Each arc's days with movements, as VLQ pairs: the days since its
-    previous such day (since `first_day` for the first), and the movements.
-    (Read as plain lists and cut at each arc's first row: at a million
-    shipments, tens of thousands of days, grouping them in pandas cost
-    several times as much.)"""
+def day_series(daily: pd.DataFrame, first_day: date) -> dict[int, str]:
+    """Each arc's days with movements, by the arc's number in shown_arcs
+    (from 1, as replay_flows.sql gives them), as VLQ pairs: the days since
+    its previous such day (since `first_day` for the first), and the
+    movements. (Read as integer arrays cut at each arc's first row: at a
+    million shipments, tens of thousands of days, grouping them in pandas
+    cost several times as much.)"""
     if daily.empty:
         return {}
-    days = (pd.to_datetime(daily["day"]) - pd.Timestamp(first_day)).dt.days
-    ordered = daily.assign(day_index=days).sort_values([*ARC_KEY, "day_index"], ignore_index=True)
-    arcs = ordered[ARC_KEY].drop_duplicates()
-    starts = arcs.index.tolist()
-    day_index = ordered["day_index"].to_numpy()
+    days = (daily["day"].to_numpy().astype("datetime64[D]") - np.datetime64(first_day, "D")).astype(np.int64)
+    order = np.lexsort((days, daily["arc"].to_numpy()))
+    arc, day_index = daily["arc"].to_numpy()[order], days[order]
+    starts = np.flatnonzero(np.diff(arc, prepend=arc[0] - 1))
     gaps = np.diff(day_index, prepend=0)
     gaps[starts] = day_index[starts]
     pairs = [
         _vlq_number(gap) + _vlq_number(n)
-        for gap, n in zip(gaps.tolist(), ordered["movements"].to_numpy().tolist(), strict=True)
+        for gap, n in zip(gaps.tolist(), daily["movements"].to_numpy()[order].tolist(), strict=True)
     ]
-    ends = [*starts[1:], len(pairs)]
+    ends = [*starts[1:].tolist(), len(pairs)]
     return {
-        tuple(arc): "".join(pairs[start:end])
-        for arc, start, end in zip(arcs.itertuples(index=False, name=None), starts, ends, strict=True)
+        number: "".join(pairs[start:end])
+        for number, start, end in zip(arc[starts].tolist(), starts.tolist(), ends, strict=True)
     }
+
+
+ARC_KEY = ("origin_place_id", "destination_place_id", "category")
+
+
+def arc_numbers(shown: dict[str, list[str]]) -> dict[tuple[str, str, str], int]:
+    """Each arc's number in shown_arcs' lists (from 1), by its ends and category."""
+    keys = zip(shown["origins"], shown["destinations"], shown["categories"], strict=True)
+    return {key: number for number, key in enumerate(keys, start=1)}
 
 
 def replay_payload(
     deck: figures.DeckSpec | pdk.Deck,
     daily: pd.DataFrame,
     *,
+    shown: dict[str, list[str]],
     first_day: date,
     last_day: date,
     scale: float = 1.0,
     playing: Playing = ON_A_PAGE,
 ) -> dict:
     """What the browser needs to play the replay: the map's deck (its arcs
-    each with their `series`), the days, and the map's arc rules."""
+    each with their `series`), the days, and the map's arc rules. `daily`
+    holds replay_flows.sql's rows for the arcs `shown` (shown_arcs)."""
     spec = json.loads(deck.to_json())
     series = day_series(daily, first_day)
+    numbers = arc_numbers(shown)
     for layer in spec["layers"]:
         if layer["id"] == "flows":
             layer["data"] = [
                 {field: value for field, value in arc.items() if field not in ARC_FIELDS_LEFT_OUT}
-                | {
-                    "series": series.get(
-                        (arc["origin_place_id"], arc["destination_place_id"], arc["category"]), ""
-                    )
-                }
+                | {"series": series.get(numbers.get(tuple(arc[field] for field in ARC_KEY)), "")}
                 for arc in layer["data"]
             ]
     return {

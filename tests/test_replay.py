@@ -4,15 +4,16 @@ add up to the map's arcs), and the payload and page around them."""
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from reliefhub import DATA_DIR, REPO_DIR, figures, flowmap, replay
+from reliefhub.bench.pandas_way import PandasWay, first_difference
 from reliefhub.db import Database
 from reliefhub.loader import build_database
 from tests.conftest import no_filters
@@ -29,6 +30,9 @@ def real_db(tmp_path_factory) -> Database:
     db.close()
 
 
+KEY = list(replay.ARC_KEY)
+
+
 def shown_flows(db: Database, colour_by: str, **filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The map's arcs under these filters, and the replay's days of them."""
     params = no_filters(**filters)
@@ -37,16 +41,25 @@ def shown_flows(db: Database, colour_by: str, **filters) -> tuple[pd.DataFrame, 
     return flows, daily
 
 
+def named(daily: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
+    """The replay's days with each arc's ends and category in place of its
+    number (its row in `flows`, from 1)."""
+    arcs = flows[KEY].iloc[daily["arc"] - 1].reset_index(drop=True)
+    return pd.concat([arcs, daily.drop(columns="arc")], axis=1)
+
+
 def test_replay_flows_exact_rows_for_france_in_late_march(real_db):
     """Movements count on their day; records dated only to March (Haut-Rhin
     to Basel, France to Italy) count on the first day of the chosen range."""
-    _, daily = shown_flows(
+    flows, daily = shown_flows(
         real_db, "cargo_kind", countries=["FRA"], date_from=date(2020, 3, 24), date_to=date(2020, 3, 29)
     )
-    assert [
+    assert list(daily.columns) == ["arc", "day", "movements"]
+    assert daily.equals(daily.sort_values(["arc", "day"], ignore_index=True))
+    assert sorted(
         (r.origin_place_id, r.destination_place_id, r.category, str(r.day.date()), r.movements)
-        for r in daily.itertuples()
-    ] == [
+        for r in named(daily, flows).itertuples()
+    ) == [
         ("alsace", "aargau", "patients", "2020-03-28", 1),
         ("country-fra", "country-ita", "goods", "2020-03-24", 2),
         ("grand-est", "hamburg-airport", "patients", "2020-03-28", 1),
@@ -73,11 +86,43 @@ def test_replay_flows_exact_rows_for_france_in_late_march(real_db):
 )
 def test_each_arcs_days_add_up_to_the_arc_on_the_map(real_db, colour_by, filters):
     flows, daily = shown_flows(real_db, colour_by, **filters)
-    key = ["origin_place_id", "destination_place_id", "category"]
-    added_up = daily.groupby(key)["movements"].sum()
-    on_map = flows.set_index(key)["movements"]
+    added_up = named(daily, flows).groupby(KEY)["movements"].sum()
+    on_map = flows.set_index(KEY)["movements"]
     assert added_up.sort_index().to_dict() == on_map.sort_index().to_dict()
     assert daily["day"].min() >= pd.Timestamp(filters.get("date_from", date(2020, 1, 1)))
+
+
+@pytest.fixture(scope="module")
+def pandas_way(real_db) -> PandasWay:
+    return PandasWay(real_db.connection.cursor())
+
+
+DAYS_OF_2020 = st.one_of(st.none(), st.dates(min_value=date(2020, 2, 20), max_value=date(2020, 5, 10)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_replay_flows_equal_their_definition_under_any_filters(real_db, pandas_way, data):
+    """The query's rows equal the movements of each shown arc counted day by
+    day in pandas (the benchmark's typical Streamlit way), under any filters."""
+    materials = real_db.connection.execute("SELECT material_code FROM materials ORDER BY 1").fetchall()
+    date_from = data.draw(DAYS_OF_2020)
+    filters = no_filters(
+        countries=data.draw(
+            st.lists(st.sampled_from(["FRA", "ITA", "DEU", "CHE", "ESP", "CZE"]), max_size=2)
+        ),
+        materials=data.draw(st.lists(st.sampled_from([code for (code,) in materials]), max_size=2)),
+        modes=data.draw(st.lists(st.sampled_from(["air", "road", "not_stated"]), max_size=1)),
+        date_from=date_from,
+        date_to=data.draw(
+            st.none() | st.integers(0, 60).map(lambda days: (date_from or date(2020, 3, 1)) + timedelta(days))
+        ),
+    )
+    colour_by = data.draw(st.sampled_from(list(figures.COLOUR_BY_LABELS)))
+    flows, daily = shown_flows(real_db, colour_by, **filters)
+    asked = filters | {"colour_by": colour_by, **replay.shown_arcs(flows)}
+    assert first_difference(daily, pandas_way.replay_flows(asked)) is None
+    event(f"{'some' if len(daily) else 'no'} days")
 
 
 def decode(text: str) -> list[int]:
@@ -105,11 +150,7 @@ def test_vlq_refuses_negative_numbers():
 
 
 arc_days = st.dictionaries(
-    st.tuples(
-        st.sampled_from(["metz", "bergamo"]),
-        st.sampled_from(["essen", "leipzig"]),
-        st.sampled_from(["goods", "patients"]),
-    ),
+    st.integers(min_value=1, max_value=200),
     st.dictionaries(
         st.integers(min_value=0, max_value=700), st.integers(min_value=1, max_value=5000), min_size=1
     ),
@@ -122,12 +163,12 @@ def test_day_series_decode_back_to_the_daily_rows(arcs):
     first = date(2020, 2, 1)
     daily = pd.DataFrame(
         [
-            (*key, pd.Timestamp(first) + pd.Timedelta(days=day), n)
-            for key, days in arcs.items()
+            (arc, pd.Timestamp(first) + pd.Timedelta(days=day), n)
+            for arc, days in arcs.items()
             for day, n in days.items()
         ],
-        columns=["origin_place_id", "destination_place_id", "category", "day", "movements"],
-    )
+        columns=["arc", "day", "movements"],
+    ).sample(frac=1, random_state=0)
     series = replay.day_series(daily, first)
     decoded = {}
     for key, text in series.items():
@@ -151,7 +192,12 @@ def test_payload_carries_the_maps_deck_with_each_arcs_days(real_db):
         frame=frame,
     )
     payload = replay.replay_payload(
-        deck, daily, first_day=date(2020, 3, 1), last_day=date(2020, 5, 26), scale=2
+        deck,
+        daily,
+        shown=replay.shown_arcs(flows),
+        first_day=date(2020, 3, 1),
+        last_day=date(2020, 5, 26),
+        scale=2,
     )
     static = json.loads(deck.to_json())
     layers = {layer["id"]: layer for layer in payload["deck"]["layers"]}

@@ -231,3 +231,30 @@ def test_ten_wall_screens_on_the_replay_cost_one_build_and_a_write_builds_anew(a
     assert (len(builds), len(queries)) == (2, 2)
     run_wall(rotate=["map"], replay=["1"], country=["ITA"])
     assert (len(builds), len(queries)) == (3, 3)
+
+
+def test_sessions_replaying_the_movements_page_share_one_build_per_data_version_and_question(
+    app_db, monkeypatch
+):
+    """The Movements page's replay (query, payload and HTML) is kept under the
+    data version and what was asked: a second session with the same filters
+    and colouring gets the first one's page; another colouring, or new data,
+    builds anew."""
+    from reliefhub import replay
+    from tests.test_pages import run_page
+
+    builds = []
+    monkeypatch.setattr(replay, "replay_payload", _counted(replay.replay_payload, builds))
+
+    def replayed(**query) -> str:
+        app = run_page("app_pages/movements.py", **query)
+        app.toggle(key="replay").set_value(True).run()
+        assert not app.exception
+        return app.get("iframe")[0].proto.srcdoc
+
+    first = replayed(country="FRA")
+    assert replayed(country="FRA") == first and len(builds) == 1
+    assert replayed(country="FRA", colour="mode") != first and len(builds) == 2
+    operations.add_record(shared_database(), "requests", new_request("req-replay-page", "FRA"), who=staff())
+    replayed(country="FRA")
+    assert len(builds) == 3

@@ -149,15 +149,16 @@ class PandasWay:
         m = self.filtered(q).copy()
         m["category"] = colour_category(m, q["colour_by"])
         keys = ["origin_place_id", "destination_place_id", "category"]
-        shown = pd.DataFrame(dict(zip(keys, (q["origins"], q["destinations"], q["categories"]), strict=True)))
-        m = m.merge(shown, on=keys)
+        lists = (q["origins"], q["destinations"], q["categories"])
+        shown = pd.DataFrame(dict(zip(keys, lists, strict=True)), dtype=str)  # str even when no arc is shown
+        m = m.merge(shown.assign(arc=range(1, len(shown) + 1)), on=keys)
         m["day"] = (
             m["event_date"]
             if q["date_from"] is None
             else m["event_date"].clip(lower=pd.Timestamp(q["date_from"]))
         )
-        out = m.groupby([*keys, "day"], dropna=False).size().rename("movements").reset_index()
-        return out.sort_values([*keys, "day"], ignore_index=True)
+        out = m.groupby(["arc", "day"]).size().rename("movements").reset_index()
+        return out.sort_values(["arc", "day"], ignore_index=True)
 
     def movement_places(self, q):
         m = self.filtered(q)

@@ -40,11 +40,13 @@ def replay_figure(
 
 def _replay_html(db: Database, params: dict, colour_by: str, drawn: dict, shown: dict):
     deck, flows = maps.movements_deck(colour_by, **drawn)
-    daily = db.query("replay_flows", params | {"colour_by": colour_by, **replay.shown_arcs(flows)})
+    arcs = replay.shown_arcs(flows)
+    daily = db.query("replay_flows", params | {"colour_by": colour_by, **arcs})
     first_day, last_day = replay_days(params)
     payload = replay.replay_payload(
         deck,
         daily,
+        shown=arcs,
         first_day=first_day,
         last_day=last_day,
         scale=drawn["scale"],
