@@ -5,8 +5,6 @@ import streamlit as st
 from reliefhub import confidence, figures
 from reliefhub.ui import chrome, dataset, shared_filters, tables, text, url_state
 
-CLOSED_SHOWN = 50  # closed requests listed in the table
-
 chrome.start_page("Open requests")
 first, last = dataset.data_bounds()
 
@@ -72,7 +70,7 @@ else:
         ),
     )
 
-closed = shared_filters.query("closed_requests", as_of=as_of)
+closed = shared_filters.query("closed_requests", as_of=as_of, limit=confidence.CLOSED_SHOWN)
 if not closed.empty:
     st.subheader("Closed before all of it arrived")
     st.caption(
@@ -80,13 +78,14 @@ if not closed.empty:
         "(or its quantity is not stated): the needs stay here after the file is closed."
     )
     # A table, not a grid: rows whose outcome is read, not sorted. The most
-    # recently closed come first (the query's order); beyond CLOSED_SHOWN a
-    # table is no longer read, and drawing thousands of rows slowed every run.
+    # recently closed come first (the query's order); beyond confidence.CLOSED_SHOWN a
+    # table is no longer read, so the query returns no more.
     with st.container(key="closed_requests"):
-        shown = confidence.closed_table(closed.head(CLOSED_SHOWN)).set_index("requester_country")
+        shown = confidence.closed_table(closed).set_index("requester_country")
         st.table(text.plain_table(shown))
-    if len(closed) > CLOSED_SHOWN:
+    closed_in_all = int(closed["matching_rows"].iat[0])
+    if closed_in_all > confidence.CLOSED_SHOWN:
         st.caption(
-            f"The {CLOSED_SHOWN} most recently closed of {len(closed):,}: "
+            f"The {confidence.CLOSED_SHOWN} most recently closed of {closed_in_all:,}: "
             "pick a country or material in the sidebar to see the others."
         )

@@ -70,7 +70,9 @@ def fetch(view: str, day: date) -> Picture:
         legend = figures.legend_entries("cargo_kind", flows["category"].tolist())
         arcs_shown = figures.arcs_shown(flows)
     elif view == "requests":
-        closures = confidence.closures_html(shared_filters.query("closed_requests", as_of=day), limit=2)
+        closures = confidence.closures_html(
+            shared_filters.query("closed_requests", as_of=day, limit=None), limit=2
+        )
         # A shorter chart leaves room for the requests closed before all of them arrived.
         chart = wall_chart(view, layout.main_vh * (0.7 if closures else 1), as_of=day)
     elif view == "flights":

@@ -4,15 +4,25 @@
 -- not stated is listed too, since nobody can say it was met.
 -- unstated_deliveries counts the deliveries whose quantity is not stated, so
 -- that what arrived is never read as less than it may have been.
-WITH closed AS (
-    SELECT request_id, delivered_quantity, missing_quantity, status_as_of
+-- The $limit most recently closed (ties by request_id; a NULL $limit gives
+-- every row), picked from narrow rows before any name is joined; matching_rows
+-- counts every match, however many rows $limit keeps.
+WITH closed AS MATERIALIZED (
+    SELECT request_id, delivered_quantity, missing_quantity, status_as_of, closed_on
     FROM filtered_requests_as_of($countries, $materials, $date_from, $date_to, $as_of)
     WHERE status_as_of IN ('closed', 'withdrawn')
+      AND missing_quantity IS DISTINCT FROM 0
+),
+page AS MATERIALIZED (
+    SELECT *
+    FROM closed
+    ORDER BY closed_on DESC, request_id
+    LIMIT $limit
 ),
 unstated AS (
     SELECT request_id, count(*) AS unstated_deliveries
     FROM shipments
-    WHERE request_id IN (SELECT request_id FROM closed)
+    WHERE request_id IN (SELECT request_id FROM page)
       AND status = 'delivered' AND delivered_on <= $as_of AND quantity IS NULL
     GROUP BY request_id
 )
@@ -30,9 +40,9 @@ SELECT
     r.unit,
     k.status_as_of,
     r.closed_on,
-    r.source_urls
-FROM closed k
+    r.source_urls,
+    (SELECT count(*) FROM closed) AS matching_rows
+FROM page k
 JOIN named_requests() r USING (request_id)
 LEFT JOIN unstated u USING (request_id)
-WHERE k.missing_quantity IS DISTINCT FROM 0
 ORDER BY r.closed_on DESC, r.requester_country, r.material_name, r.request_id;

@@ -96,6 +96,9 @@ def closure_summary(
     return f"{when} with {least}{_share(delivered, requested)} delivered ({of}{unstated})"
 
 
+CLOSED_SHOWN = 50  # closed requests the Open requests page lists (queries/closed_requests.sql's $limit)
+
+
 def closure_summaries(closed: pd.DataFrame) -> list[str]:
     """closure_summary for each row of queries/closed_requests.sql."""
     return [

@@ -95,7 +95,7 @@ def test_a_bad_confidence_code_is_refused_by_line_and_column(writable_db, tmp_pa
 
 
 def test_a_withdrawn_request_leaves_the_open_list_and_keeps_its_deliveries(writable_db):
-    before = writable_db.query("closed_requests", no_filters(as_of=date(2020, 4, 30)))
+    before = writable_db.query("closed_requests", no_filters(as_of=date(2020, 4, 30), limit=None))
     for table, record_id, status, dates in (
         ("shipments", "shp-vent-esp", "delivered", {"delivered_on": date(2020, 4, 3)}),
         ("requests", "req-esp-ventilators", "withdrawn", {"closed_on": date(2020, 4, 20)}),
@@ -103,7 +103,7 @@ def test_a_withdrawn_request_leaves_the_open_list_and_keeps_its_deliveries(writa
         change = operations.change_status(writable_db, table, record_id, status, who=WHO, dates=dates)
         assert change.ok, change.problems
     open_then = writable_db.query("open_requests", no_filters(as_of=date(2020, 4, 30), limit=None, offset=0))
-    closed = writable_db.query("closed_requests", no_filters(as_of=date(2020, 4, 30)))
+    closed = writable_db.query("closed_requests", no_filters(as_of=date(2020, 4, 30), limit=None))
     assert "req-esp-ventilators" not in set(open_then["request_id"])
     assert before.empty
     columns = [

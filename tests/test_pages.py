@@ -249,12 +249,18 @@ def test_the_closed_requests_table_lists_the_most_recently_closed_and_says_how_m
     generate.generate(10_000, path, seed=7)
     monkeypatch.setenv("RELIEFHUB_DB", str(path))
     db = Database(path, read_only=True)
-    closed = db.query("closed_requests", no_filters(as_of=db.query("data_bounds")["last_date"].iloc[0]))
+    last_day = db.query("data_bounds")["last_date"].iloc[0]
+    closed = db.query("closed_requests", no_filters(as_of=last_day, limit=None))
     db.close()
     assert len(closed) > 50
     app = run_page("app_pages/requests.py")
     assert not app.exception
     shown = app.table[0].value
     assert len(shown) == 50
-    assert shown["request_id"].tolist() == closed["request_id"].head(50).tolist()  # the latest closed first
+    latest = closed.sort_values(["closed_on", "request_id"], ascending=[False, True]).head(50)
+    # the 50 latest closed (ties by id), in the full list's order: date, then country and material
+    assert (
+        shown["request_id"].tolist()
+        == closed.loc[closed["request_id"].isin(latest["request_id"]), "request_id"].tolist()
+    )
     assert f"The 50 most recently closed of {len(closed):,}" in " ".join(c.value for c in app.caption)

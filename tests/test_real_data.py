@@ -230,7 +230,9 @@ def test_spains_eadrcc_request_was_open_on_1_april_and_withdrawn_by_22_april(rea
 def test_spains_withdrawn_request_shows_how_little_of_it_arrived(real_db):
     """El País, 26 Apr 2020: Spain withdrew the request 'although it has not
     received even a tenth' of it. None of its items may read as met."""
-    closed = real_db.query("closed_requests", no_filters(as_of=date(2020, 5, 31), countries=["ESP"]))
+    closed = real_db.query(
+        "closed_requests", no_filters(as_of=date(2020, 5, 31), countries=["ESP"], limit=None)
+    )
     got = [
         (r.request_id.removeprefix("req-esp-2020-03-23-"), r.delivered_quantity, r.unstated_deliveries, words)
         for r, words in zip(closed.itertuples(), closure_summaries(closed), strict=True)

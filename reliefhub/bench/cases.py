@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from reliefhub import figures, replay
+from reliefhub import confidence, figures, replay
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.ui.tables import PAGE_SIZE
 
@@ -28,7 +28,7 @@ FIRST_PAGE = {"limit": PAGE_SIZE, "offset": 0}  # a paged table, as the pages as
 
 # Every query the pages ask: the parameters besides the shared filters.
 PAGE_QUERIES: dict[str, dict] = {
-    "closed_requests": {"as_of": LAST_DAY},
+    "closed_requests": {"as_of": LAST_DAY, "limit": confidence.CLOSED_SHOWN},
     "data_bounds": {},
     "data_freshness": {},
     "dataset_info": {},

@@ -247,8 +247,9 @@ class PandasWay:
             .size()
         )
         r["unstated_deliveries"] = r["request_id"].map(unstated).fillna(0)
+        latest = r.sort_values(["closed_on", "request_id"], ascending=[False, True]).head(q["limit"])
         order = ["closed_on", "requester_country", "material_name", "request_id"]
-        return r.sort_values(order, ascending=[False, True, True, True])
+        return latest.assign(matching_rows=len(r)).sort_values(order, ascending=[False, True, True, True])
 
     def open_requests_by_country(self, q):
         r = self.open_requests_frame(q)
