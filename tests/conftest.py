@@ -70,6 +70,13 @@ ADMIN = Identity("test:admin", "Test admin", "admin")
 PASSWORD = "a long test password"
 
 
+def on_tab(app, key: str, label: str):
+    """The page with the tab of this label in `st.tabs(key=key)` open, as a click on it does
+    (pages draw only the open tab)."""
+    app.session_state[key] = label
+    return app.run()
+
+
 def sign_in_as(app, role: str, name: str | None = None, countries: tuple[str, ...] = ()) -> Identity:
     """Sign an AppTest session in as a real local account of `role` in the
     app's database ($RELIEFHUB_DB), made if missing: the page reads the account

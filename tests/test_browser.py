@@ -8,6 +8,7 @@ look at; their paths are printed (pytest -s shows them).
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -304,7 +305,9 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
         page.locator("[data-testid='stSidebarNav'] a", has_text="Data").first.click()
         settle(page)
         page.get_by_role("tab", name="Shipments").click()
-        button = page.locator("[data-testid='stDownloadButton'] button").nth(1)
+        # Only the open tab is drawn: the shipments' count shows once its table is.
+        page.get_by_text(re.compile(r"^[\d,]+ shipments$")).wait_for(timeout=30_000)
+        button = page.locator("[data-testid='stDownloadButton'] button").first
         button.wait_for(state="visible", timeout=30_000)
         settle(page)
         # The file is written when the button is pressed; a press that lands while

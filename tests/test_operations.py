@@ -13,6 +13,7 @@ from reliefhub import REPO_DIR, exports, operations, writes
 from reliefhub.db import shared_database
 from reliefhub.validation import Problem
 from tests.conftest import no_filters, sign_in_as, staff
+from tests.conftest import on_tab as open_tab
 
 WHO = staff("Ana Novak")
 ANA, BO, CY = staff("Ana"), staff("Bo"), staff("Cy")
@@ -621,9 +622,8 @@ def open_page(page: str, role: str | None = "staff") -> AppTest:
 
 
 def on_tab(app: AppTest, label: str) -> AppTest:
-    """The Record page with the tab of this label open, as a click on it does (only the open tab is drawn)."""
-    app.session_state["record_tab"] = label
-    return app.run()
+    """The Record page with the tab of this label open."""
+    return open_tab(app, "record_tab", label)
 
 
 def next_to(app: AppTest, key: str):

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from reliefhub import REPO_DIR
 from reliefhub.ui import tables
-from tests.conftest import no_filters, sign_in_as
+from tests.conftest import no_filters, on_tab, sign_in_as
 
 PAGES = ["app_pages/overview.py", "app_pages/movements.py", "app_pages/requests.py", "app_pages/data.py"]
 
@@ -39,6 +39,14 @@ def deck(app: AppTest) -> dict:
 
 def download_labels(app: AppTest) -> list[str]:
     return [button.proto.label for button in app.get("download_button")]
+
+
+DATA_TABS = ("Requests", "Shipments", "Flights")
+
+
+def data_downloads(app: AppTest) -> list[str]:
+    """The Data page's download labels, each of its tabs opened in turn."""
+    return [label for tab in DATA_TABS for label in download_labels(on_tab(app, "data_tab", tab))]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -92,13 +100,13 @@ def test_movements_page_has_basemap_arcs_and_tooltips(app_db):
 
 
 def test_url_filters_narrow_every_view(app_db):
-    data = run_page("app_pages/data.py", country=["ITA"])
-    assert download_labels(data) == [
+    data = data_downloads(run_page("app_pages/data.py", country=["ITA"]))
+    assert data == [
         "Download 1 row as CSV",
         "Download 2 rows as CSV",
         "Download 1 row as CSV",
     ]
-    assert download_labels(run_page("app_pages/data.py", country=["ita"])) == download_labels(data)
+    assert data_downloads(run_page("app_pages/data.py", country=["ita"])) == data
     overview = run_page("app_pages/overview.py", country=["ITA"], material=["patients"])
     assert [m.value for m in overview.metric] == ["0", "0", "1", "1", "6"]
     assert "Filtered to countries ITA; materials patients" in overview.caption[0].value
@@ -125,7 +133,7 @@ def test_hostile_url_values_are_ignored_with_a_notice(app_db, page, query, notic
     assert any(notice in w.value for w in app.warning), [w.value for w in app.warning]
     assert "All countries, materials and dates" in app.caption[0].value
     if page == "app_pages/data.py":
-        assert download_labels(app) == [
+        assert data_downloads(app) == [
             "Download 4 rows as CSV",
             "Download 8 rows as CSV",
             "Download 6 rows as CSV",
@@ -182,34 +190,43 @@ def texts(elements) -> list[str]:
 
 
 def test_a_table_of_one_page_looks_as_it_always_did(app_db):
-    app = run_page("app_pages/data.py")
+    app = on_tab(run_page("app_pages/data.py"), "data_tab", "Shipments")
     assert not app.number_input
     assert not [text for text in texts(app.markdown) if text.startswith("Rows ")]
     assert not [text for text in texts(app.caption) if "this page" in text]
-    assert len(app.dataframe[1].value) == 8
+    assert len(app.dataframe[0].value) == 8
 
 
 def test_data_tables_are_paged_and_page_2_shows_the_next_rows(app_db, small_pages):
     app = run_page("app_pages/data.py")
     assert not app.exception
-    assert [n.label for n in app.number_input] == ["Page (of 2)", "Page (of 3)", "Page (of 2)"]
+    assert [n.label for n in app.number_input] == ["Page (of 2)"]
+    on_tab(app, "data_tab", "Flights")
+    assert [n.label for n in app.number_input] == ["Page (of 2)"]
+    on_tab(app, "data_tab", "Shipments")
+    assert [n.label for n in app.number_input] == ["Page (of 3)"]
     assert "**8 shipments**" in texts(app.markdown)
     assert "Rows 1–3 of 8" in texts(app.markdown)
-    assert shown(app, 1, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
+    assert shown(app, 0, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
     assert (
         "3 rows to a page. Sorting by a column header orders the rows shown on this page; "
         "the download holds every row." in texts(app.caption)
     )
 
     app.number_input(key="shipments_table_page").set_value(2).run()
-    assert shown(app, 1, "shipment_id") == ["shp-resp-esp", "shp-suits-esp", "shp-suits-ita"]
+    assert shown(app, 0, "shipment_id") == ["shp-resp-esp", "shp-suits-esp", "shp-suits-ita"]
     assert "Rows 4–6 of 8" in texts(app.markdown)
     app.number_input(key="shipments_table_page").set_value(3).run()
-    assert shown(app, 1, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
+    assert shown(app, 0, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
     assert "Rows 7–8 of 8" in texts(app.markdown)
     # The other tables stay on their own first pages; every download holds every row.
-    assert shown(app, 0, "request_id") == ["req-fra-patients", "req-esp-suits", "req-esp-ventilators"]
-    assert download_labels(app) == [
+    assert shown(on_tab(app, "data_tab", "Requests"), 0, "request_id") == [
+        "req-fra-patients",
+        "req-esp-suits",
+        "req-esp-ventilators",
+    ]
+    assert on_tab(app, "data_tab", "Shipments").number_input(key="shipments_table_page").value == 3
+    assert data_downloads(app) == [
         "Download 4 rows as CSV",
         "Download 8 rows as CSV",
         "Download 6 rows as CSV",
@@ -217,13 +234,13 @@ def test_data_tables_are_paged_and_page_2_shows_the_next_rows(app_db, small_page
 
 
 def test_changing_the_filters_goes_back_to_page_1(app_db, small_pages):
-    app = run_page("app_pages/data.py")
+    app = on_tab(run_page("app_pages/data.py"), "data_tab", "Shipments")
     app.number_input(key="shipments_table_page").set_value(3).run()
-    assert shown(app, 1, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
+    assert shown(app, 0, "shipment_id") == ["shp-pat-3", "shp-vent-esp"]
     app.sidebar.multiselect(key="mode").select("air").run()
     assert not app.exception
     assert app.number_input(key="shipments_table_page").value == 1
-    assert shown(app, 1, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
+    assert shown(app, 0, "shipment_id") == ["shp-pat-1", "shp-pat-ita", "shp-pat-2"]
     assert "Rows 1–3 of 7" in texts(app.markdown)
 
 

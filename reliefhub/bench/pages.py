@@ -36,33 +36,45 @@ def bench_admin(db: Database) -> Identity:
     return Identity(known.iat[0], name, "admin")
 
 
+# Pages that draw only their open tab, each tab measured open: (tabs' key, the tabs after the first).
+OTHER_TABS = {"app_pages/data.py": ("data_tab", ("Shipments", "Flights"))}
+
+
 def bench_pages(
     db_path: Path, scale: int, repeat: int, scenario_params: dict, say=print, *, filtered: bool = True
 ) -> list[Measurement]:
-    """A whole rerun of each page under AppTest, with the result cache emptied first."""
+    """A whole rerun of each page (and of each tab, where a page draws only the open one) under
+    AppTest, with the result cache emptied first."""
     country = scenario_params.get("country", {}).get("countries", []) if filtered else []
     settings = [("all", {}), *([("country", {"country": country[0]})] if country else [])]
     out = []
     with shared_database_at(db_path) as db:
         admin = bench_admin(db)  # pages are measured as an admin sees them: every page, every download
         for page in app_pages():
+            key, tabs = OTHER_TABS.get(page, ("", ()))
             for scenario, query in settings:
-                out.append(bench_page(page, query, admin, f"page:{page}[{scenario}]", scale, repeat))
-                say(f"    {out[-1].name:<44} {ms(out[-1].median_ms):>9} ms {out[-1].note or ''}")
-                if out[-1].median_ms is None:
-                    break
+                for tab in ("", *tabs):
+                    name = f"page:{page}[{scenario}{f', {tab}' if tab else ''}]"
+                    out.append(bench_page(page, query, admin, name, scale, repeat, {key: tab} if tab else {}))
+                    say(f"    {out[-1].name:<44} {ms(out[-1].median_ms):>9} ms {out[-1].note or ''}")
+                    if out[-1].median_ms is None:
+                        break
     return out
 
 
-def bench_page(page: str, query: dict, admin: Identity, name: str, scale: int, repeat: int) -> Measurement:
-    """One page's rerun with these query parameters; a rerun ten times over budget is timed once more,
-    not `repeat` times."""
+def bench_page(
+    page: str, query: dict, admin: Identity, name: str, scale: int, repeat: int, state: dict
+) -> Measurement:
+    """One page's rerun with these query parameters and session `state` (an open tab); a rerun ten
+    times over budget is timed once more, not `repeat` times."""
     from streamlit.testing.v1 import AppTest
 
     from reliefhub import access
 
     app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=600)
     app.session_state[access.SESSION_KEY] = access.LocalSession(admin, datetime.now(UTC))
+    for key, value in state.items():
+        app.session_state[key] = value
     for key, value in query.items():
         app.query_params[key] = value
     app.switch_page(page)

@@ -70,19 +70,23 @@ def table_page(name: str, *, key: str, **extra) -> TablePage:
     The query takes $limit and $offset and counts every match in a
     matching_rows column (see queries/shipments_table.sql). The page number
     lives in session state per table key, and goes back to 1 when the filters
-    or parameters change, or when the rows run out before it.
+    or parameters change, or when the rows run out before it. It is kept
+    apart from the page picker's own state too, which Streamlit drops on a
+    run that does not draw the picker (another tab open).
     """
     params = shared_filters.shared_params(**extra)
-    number_key, seen_key = f"{key}_page", f"{key}_page_of"
+    number_key, seen_key, kept_key = f"{key}_page", f"{key}_page_of", f"{key}_page_kept"
     asked = repr(sorted(params.items()))
     if st.session_state.get(seen_key) != asked:
         st.session_state[seen_key] = asked
         st.session_state[number_key] = 1
-    number = max(1, int(st.session_state.get(number_key) or 1))
+    elif number_key not in st.session_state and kept_key in st.session_state:
+        st.session_state[number_key] = st.session_state[kept_key]
+    number = st.session_state[kept_key] = max(1, int(st.session_state.get(number_key) or 1))
     size = PAGE_SIZE
     frame = dataset.database().query(name, params | {"limit": size, "offset": (number - 1) * size})
     if frame.empty and number > 1:
-        number = st.session_state[number_key] = 1
+        number = st.session_state[number_key] = st.session_state[kept_key] = 1
         frame = dataset.database().query(name, params | {"limit": size, "offset": 0})
     matching = int(frame["matching_rows"].iat[0]) if len(frame) else 0
     return TablePage(key, params, exports.without_paging(frame), matching, number, size)
