@@ -43,10 +43,6 @@ class Running:
         """host:port, as nginx's upstream and its log name it."""
         return self.base.removeprefix("http://")
 
-    @property
-    def port(self) -> int:
-        return int(self.base.rsplit(":", 1)[1])
-
 
 @contextlib.contextmanager
 def servers_on_store(embedded: Path, store_url: str, folder: Path, count: int) -> Iterator[list[Running]]:
