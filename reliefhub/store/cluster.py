@@ -104,20 +104,18 @@ class Proxy:
                     ) from None
                 time.sleep(0.3)
 
-    def _health(self, cookie: str | None = None):
-        request = urllib.request.Request(f"{self.base}/_stcore/health")
-        if cookie:
-            request.add_header("Cookie", f"{ROUTE_COOKIE}={cookie}")
-        with urllib.request.urlopen(request, context=self.context, timeout=30) as answer:
+    def _health(self):
+        """A first request, as a new browser makes: the answer carries its route cookie."""
+        with urllib.request.urlopen(
+            f"{self.base}/_stcore/health", context=self.context, timeout=30
+        ) as answer:
             answer.read()
             return answer
 
-    def log(self) -> list[str]:
-        return (self.folder / "logs" / "access.log").read_text().splitlines()
-
     def reached(self, route: str) -> set[str]:
         """The servers requests with this route reached, from the access log."""
-        return {line.split()[1] for line in self.log() if line.startswith(route + " ")}
+        log = (self.folder / "logs" / "access.log").read_text().splitlines()
+        return {line.split()[1] for line in log if line.startswith(route + " ")}
 
     def route_to(self, upstream: str, draws: int = 100) -> str:
         """A route cookie nginx gives a new browser, drawn anew until it leads to `upstream`."""
