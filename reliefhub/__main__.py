@@ -464,6 +464,12 @@ def add_bench_command(commands) -> None:
     sessions.add_argument(
         "--db", help="measure this database (e.g. the built-in one) instead of synthetic ones"
     )
+    sessions.add_argument(
+        "--servers",
+        type=int,
+        default=0,
+        help="N: the hub as 1 and as N servers on a PostgreSQL store behind nginx (deploy/nginx.conf)",
+    )
     # Several scales are measured one per process: each child writes its figures here.
     measure.add_argument("--measurements-to", help=argparse.SUPPRESS)
     measure.set_defaults(run=run_bench)

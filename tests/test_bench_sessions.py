@@ -6,6 +6,8 @@ A check of the harness at a tiny scale, never of its times.
 import argparse
 import asyncio
 import random
+from collections import Counter
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -131,6 +133,11 @@ def test_the_load_is_bounded():
         ("closed", 3, None, 0),
         ("open", 4, 2.0, 1),
     ]
+    with pytest.raises(ValueError, match="servers"):
+        SessionLoad(servers=1)
+    with pytest.raises(ValueError, match="servers"):
+        SessionLoad(servers=2, compare_with=Path("."))
+    assert bench_sessions.load_from(argparse.Namespace(servers=2)).servers == 2
     assert bench_sessions.load_from(argparse.Namespace(sessions="")).closed == ()
     assert bench_sessions.load_from(argparse.Namespace()).closed == SessionLoad().closed
 
@@ -141,6 +148,7 @@ def test_another_checkout_to_compare_with_reaches_a_child_process(tmp_path):
     assert load.compare_with == tmp_path
     line = bench_sessions.command_line(args)
     assert line[line.index("--compare-with") + 1] == str(tmp_path)
+    assert line[line.index("--servers") + 1] == "0"
     assert "--compare-with" not in bench_sessions.command_line(argparse.Namespace(sessions="1"))
 
 
@@ -161,3 +169,29 @@ def test_sessions_rerun_the_hub_and_the_floor_app_in_both_modes(tmp_path):
         assert m.failures == 0, m.note
         assert m.rows >= 2 and m.value == round(m.rows / 3, 2), m.name
         assert 0 < m.median_ms <= m.p95_ms, m.name
+
+
+def test_sessions_through_nginx_reach_one_server_then_both_on_a_postgresql_store(tmp_path):
+    """--servers 2: the built-in data in a real PostgreSQL store, two servers on it behind nginx
+    (deploy/nginx.conf); one proxy in front of the first, one in front of both."""
+    db_path = tmp_path / "built-in.duckdb"
+    build_database(DATA_DIR, db_path)
+    load = SessionLoad(closed=(2,), open=(), duration_s=3, servers=2)
+    measured = bench_sessions.on_database(db_path, tmp_path, load, say=lambda *_: None)
+    assert [m.name for m in measured] == [
+        "sessions:hub-1-server[closed 2]",
+        "sessions:hub-2-servers[closed 2]",
+        "sessions:floor[closed 2]",
+    ]
+    for m in measured:
+        assert m.failures == 0, m.note
+        assert m.rows >= 2, m.name
+    one, two, floor = measured
+    assert floor.served_by is None
+    assert len(one.served_by) == 1
+    assert len(two.served_by) == 2 and min(two.served_by.values()) > 0
+    assert set(one.served_by) < set(two.served_by)
+    # nginx's own record: the sessions' websockets reached both servers, one each.
+    log = bench_sessions.proxy_folder(tmp_path / "work" / "bench-sessions.duckdb", 2) / "logs" / "access.log"
+    streams = Counter(line.split()[1] for line in log.read_text().splitlines() if "/_stcore/stream" in line)
+    assert streams == dict.fromkeys(two.served_by, 1)

@@ -3,24 +3,18 @@ record imported by staff on server A shows on server B's wall."""
 
 from __future__ import annotations
 
-import ssl
-import subprocess
 import time
-import urllib.request
-from pathlib import Path
 
 import playwright.sync_api as playwright
 import pytest
 
-from reliefhub import DATA_DIR, REPO_DIR
+from reliefhub import DATA_DIR
 from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
 from reliefhub.loader import build_database
-from reliefhub.store import init, replica
+from reliefhub.store import cluster
 from tests.test_browser import (
     NEW_SHIPMENT,
-    Server,
     add_account,
-    free_port,
     hand_over,
     open_import_page,
     open_page,
@@ -32,21 +26,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def two_servers(store_url, tmp_path):
     """The built-in data moved into a store (with a staff account), and two
-    servers, each on its own replica."""
+    servers, each on its own replica (reliefhub/store/cluster.py)."""
     embedded = tmp_path / "embedded.duckdb"
     build_database(DATA_DIR, embedded)
     add_account(embedded, "staff")
-    init.init_from(embedded, store_url)
-    servers = []
-    try:
-        for name in ("a", "b"):
-            path = tmp_path / f"replica-{name}.duckdb"
-            replica.ensure_filled(path, store_url)
-            servers.append(Server(path, RELIEFHUB_STORE=store_url))
+    with cluster.servers_on_store(embedded, store_url, tmp_path, 2) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_servers, tmp_path):
@@ -86,63 +71,8 @@ def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_s
         browser.close()
 
 
-class Proxy:
-    """Debian's nginx with deploy/nginx.conf in front of `servers`, on a free
-    port, with a certificate made for 127.0.0.1 by openssl."""
-
-    def __init__(self, servers, folder: Path):
-        for sub in ("logs", "tmp"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        certificate, key = folder / "cert.pem", folder / "key.pem"
-        request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        request += ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        subprocess.run([*request, "-keyout", key, "-out", certificate], check=True, capture_output=True)
-        self.port = free_port()
-        self.base = f"https://127.0.0.1:{self.port}"
-        filled = {
-            "{servers}": " ".join(f"server 127.0.0.1:{s.port};" for s in servers),
-            "{listen}": f"127.0.0.1:{self.port}",
-            "{certificate}": str(certificate),
-            "{key}": str(key),
-        }
-        text = (REPO_DIR / "deploy" / "nginx.conf").read_text()
-        for placeholder, value in filled.items():
-            text = text.replace(placeholder, value)
-        (folder / "nginx.conf").write_text(text)
-        command = [
-            "nginx",
-            "-p",
-            str(folder),
-            "-c",
-            str(folder / "nginx.conf"),
-            "-g",
-            "daemon off; user root;",
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        context = ssl.create_default_context(cafile=certificate)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"{self.base}/_stcore/health", context=context, timeout=5
-                ) as answer:
-                    self.headers = answer.headers
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(
-                        "nginx did not start:\n" + self.process.stdout.read().decode()
-                    ) from None
-                time.sleep(0.3)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
-
-
 def test_two_servers_behind_nginx_with_tls_sticky_sessions_and_safe_headers(two_servers, tmp_path):
-    proxy = Proxy(two_servers, tmp_path / "nginx")
+    proxy = cluster.Proxy([s.address for s in two_servers], tmp_path / "nginx")
     try:
         policy = proxy.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in policy
@@ -166,9 +96,8 @@ def test_two_servers_behind_nginx_with_tls_sticky_sessions_and_safe_headers(two_
             assert refused == []
             (route,) = [c["value"] for c in context.cookies() if c["name"] == "reliefhub_route"]
             browser.close()
-        # Sticky: every request of this browser after the first reached one server.
-        log = (tmp_path / "nginx" / "logs" / "access.log").read_text().splitlines()
-        reached = {line.split()[1] for line in log if line.startswith(route + " ")}
-        assert len(reached) == 1 and reached <= {f"127.0.0.1:{s.port}" for s in two_servers}
+        # Sticky: every request of this browser, the first included, reached one server.
+        reached = proxy.reached(route)
+        assert len(reached) == 1 and reached <= {s.address for s in two_servers}
     finally:
         proxy.stop()

@@ -20,7 +20,8 @@ made by reliefhub.generate (databases.py), then measures:
 - server (server.py): peak memory (VmHWM) of `streamlit run` while a headless
   Chromium opens every page, and the cold start from launching the server to
   the first page drawn (map canvas shown).
-- sessions (sessions.py, not by default): many people at once on one server,
+- sessions (sessions.py, not by default): many people at once on one server
+  (or, with --servers N, on one and on N behind nginx on a PostgreSQL store),
   beside a minimal Streamlit app (floor_app.py).
 
 Times are medians and 90th percentiles over --repeat runs after a warm-up;

@@ -42,6 +42,8 @@ class Measurement:
     failures: int | None = None
     # Beside pandas: SAME_ANSWER, NO_BASELINE, or how pandas' answer differs; None when not compared.
     baseline: str | None = None
+    # Several servers behind a proxy: reruns counted per server (host:port).
+    served_by: dict[str, int] | None = None
 
     @property
     def ratio(self) -> float | None:

@@ -44,10 +44,16 @@ def _peak_rss_mb(pid: int) -> float:
 
 @contextmanager
 def streamlit_server(
-    script: str, db_path: Path, log_path: Path, *, checkout: Path = REPO_DIR
+    script: str,
+    db_path: Path,
+    log_path: Path,
+    *,
+    checkout: Path = REPO_DIR,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen, str]]:
     """`streamlit run script` of `checkout` (this one by default) on a free loopback port against
-    db_path: (the process, its base URL) once it answers its health check; stopped on leaving."""
+    db_path, with `env` added to its environment: (the process, its base URL) once it answers
+    its health check; stopped on leaving."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
@@ -55,7 +61,7 @@ def streamlit_server(
             [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=checkout,
-            env=os.environ | {"RELIEFHUB_DB": str(db_path)},
+            env=os.environ | {"RELIEFHUB_DB": str(db_path)} | (env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Many people at once: simulated sessions against one dashboard server.
+"""Many people at once: simulated sessions against one dashboard server, or several.
 
 python -m reliefhub bench --parts sessions --scales 10000 --sessions 1,5,20 --open-sessions 20
 
@@ -16,9 +16,13 @@ reruns a fresh date window.
   fragment whenever the page asks (rotate_every=--wall-every).
 
 The same load runs against reliefhub/bench/floor_app.py in the same run: the
-floor of this machine. Reported per session count: reruns/s (reruns finished
-inside the --duration window), median and 95th percentile, and failures (a run
-that did not finish, or a page showing an exception).
+floor of this machine. With --servers N the database is moved into a real
+PostgreSQL store and the hub runs as N servers on it behind nginx with
+deploy/nginx.conf (reliefhub/store/cluster.py): the load goes through the
+proxy to one of them (hub-1-server), then to all N (hub-N-servers).
+Reported per session count: reruns/s (reruns finished inside the --duration
+window), median and 95th percentile, and failures (a run that did not finish,
+or a page showing an exception).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import contextlib
 import random
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -39,6 +44,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from reliefhub.bench import Measurement, ms, streamlit_server, text_table, working_copy
+from reliefhub.store import cluster
+from reliefhub.store.cluster import ROUTE_COOKIE, Proxy
+from reliefhub.store.local_server import PostgresServer
 
 # url_path of each page the load visits: overview (the default page), movements, open requests, wall.
 HUB_PAGES = ("", "movements", "requests", "wall")
@@ -48,6 +56,7 @@ FILTER_KEYS = ("country", "material")
 DATES_KEY = "dates"
 MAX_SESSIONS = 200
 MAX_SECONDS = 600
+MAX_SERVERS = 8
 RERUN_TIMEOUT_S = 120.0
 # Sessions opening at the same time: people arrive over some minutes, not in
 # one instant (sixty first runs at once at 1,000,000 shipments outlasted the timeout).
@@ -72,6 +81,8 @@ class SessionLoad:
     seed: int = 2020
     # Another checkout of the hub (e.g. main's) to measure in the same run: before and after.
     compare_with: Path | None = None
+    # 0: one server on the file; N: one server, then N, on a PostgreSQL store behind nginx.
+    servers: int = 0
 
     def __post_init__(self):
         if any(not 1 <= n <= MAX_SESSIONS for n in (*self.closed, *self.open)) or self.walls > MAX_SESSIONS:
@@ -80,6 +91,10 @@ class SessionLoad:
             raise ValueError(f"--duration must be from 1 to {MAX_SECONDS} seconds")
         if self.think_s <= 0 or self.wall_every_s < 5:
             raise ValueError("--think must be positive and --wall-every at least 5 seconds")
+        if self.servers and not 2 <= self.servers <= MAX_SERVERS:
+            raise ValueError(f"--servers must be from 2 to {MAX_SERVERS}")
+        if self.servers and self.compare_with:
+            raise ValueError("--servers and --compare-with are measured in runs of their own")
 
     def runs(self):
         """(mode, sessions, think time or None, wall screens) of each measurement, in order."""
@@ -94,6 +109,7 @@ class Rerun:
     finished: float  # time.monotonic() when script_finished arrived
     ms: float
     failure: str | None = None
+    upstream: str | None = None  # the server behind the proxy that ran it
 
 
 @dataclass
@@ -114,8 +130,9 @@ class Tally:
 class Session:
     """One simulated browser tab: a websocket, the widgets its pages offered, and its page's fragment."""
 
-    def __init__(self, connection: ClientConnection):
+    def __init__(self, connection: ClientConnection, upstream: str | None = None):
         self.connection = connection
+        self.upstream = upstream
         self.multiselect_options: dict[str, list[str]] = {}
         self.full_dates: list[str] | None = None
         self.widget_ids: dict[str, str] = {}
@@ -143,7 +160,9 @@ class Session:
         except ConnectionClosed as closed:
             failure, self.lost = f"connection closed ({closed})", True
         now = time.monotonic()
-        return Rerun(now, (now - started) * 1000, failure and f"{page or 'overview'}: {failure}")
+        return Rerun(
+            now, (now - started) * 1000, failure and f"{page or 'overview'}: {failure}", self.upstream
+        )
 
     async def _read_until_finished(self) -> str | None:
         """Read ForwardMsgs to the end of the run: None, or what went wrong."""
@@ -200,14 +219,42 @@ def fresh_window(rng: random.Random, first: str, last: str) -> list[str]:
     return [str(start + timedelta(days=n)) for n in days]
 
 
-async def open_session(base: str, page: str, query: str = "") -> tuple[Session, Rerun]:
-    url = base.replace("http://", "ws://") + "/_stcore/stream"
+@dataclass(frozen=True)
+class Target:
+    """What is measured: a server (or a proxy in front of several) and the pages the load visits."""
+
+    name: str
+    base: str
+    pages: tuple[str, ...]
+    proxy: Proxy | None = None
+
+    def routes(self, count: int) -> list[tuple[str, str] | tuple[None, None]]:
+        """(route cookie, server) for each of `count` sessions arriving: behind a proxy, cookies
+        nginx gave, kept so that the sessions spread evenly over its servers in turn."""
+        if not self.proxy:
+            return [(None, None)] * count
+        upstreams = self.proxy.upstreams
+        in_turn = [upstreams[n % len(upstreams)] for n in range(count)]
+        return [(self.proxy.route_to(upstream), upstream) for upstream in in_turn]
+
+
+async def open_session(
+    target: Target, page: str, query: str = "", route=(None, None)
+) -> tuple[Session, Rerun]:
+    url = target.base.replace("http", "ws", 1) + "/_stcore/stream"
+    cookie, upstream = route
     # No keepalive pings: a server busy with sixty sessions answered them late
     # and the client dropped the connection; a browser's tab stays open.
     connection = await connect(
-        url, subprotocols=["streamlit"], origin=base, max_size=None, ping_interval=None
+        url,
+        subprotocols=["streamlit"],
+        origin=target.base,
+        max_size=None,
+        ping_interval=None,
+        ssl=target.proxy.context if target.proxy else None,
+        additional_headers={"Cookie": f"{ROUTE_COOKIE}={cookie}"} if cookie else None,
     )
-    session = Session(connection)
+    session = Session(connection, upstream)
     return session, await session.rerun(page, query)
 
 
@@ -229,18 +276,23 @@ async def wall_screen(session: Session, query: str, tally: Tally):
         tally.reruns.append(await session.rerun("wall", query, fragment=fragment))
 
 
-async def put_load(base: str, pages, sessions: int, think_s: float | None, load: SessionLoad, walls: int):
-    """Open every session (its first run not counted), then measure for load.duration_s."""
+async def put_load(
+    target: Target, routes, sessions: int, think_s: float | None, load: SessionLoad, walls: int
+):
+    """Open every session (its first run not counted), then measure for load.duration_s;
+    routes: each session's, walls' last (Target.routes)."""
     rng = random.Random(load.seed)
+    pages = target.pages
     wall_query = f"rotate=map,requests,flights&rotate_every={load.wall_every_s}"
     opening = asyncio.Semaphore(OPENING_AT_ONCE)
 
-    async def arrive(page: str, query: str = ""):
+    async def arrive(route, page: str, query: str = ""):
         async with opening:
-            return await open_session(base, page, query)
+            return await open_session(target, page, query, route)
 
     opened = await asyncio.gather(
-        *[arrive(pages[0]) for _ in range(sessions)], *[arrive("wall", wall_query) for _ in range(walls)]
+        *[arrive(route, pages[0]) for route in routes[:sessions]],
+        *[arrive(route, "wall", wall_query) for route in routes[sessions:]],
     )
     start = time.monotonic()
     people, screens = Tally(start, start + load.duration_s), Tally(start, start + load.duration_s)
@@ -259,6 +311,7 @@ async def put_load(base: str, pages, sessions: int, think_s: float | None, load:
 def measurement(target: str, how: str, scale: int, tally: Tally) -> Measurement:
     counted = [r.ms for r in tally.counted()]
     failures = tally.failures()
+    served_by = Counter(r.upstream for r in tally.counted() if r.upstream)
     return Measurement(
         f"sessions:{target}[{how}]",
         scale,
@@ -270,45 +323,76 @@ def measurement(target: str, how: str, scale: int, tally: Tally) -> Measurement:
         rows=len(counted),
         failures=len(failures),
         note="; ".join(sorted(set(failures))[:3]) or None,
+        served_by=dict(sorted(served_by.items())) or None,
     )
 
 
 def bench_sessions(db_path: Path, scale: int, load: SessionLoad, say=print) -> list[Measurement]:
-    """The load on the hub (and on another checkout of it) and on the floor app, side by side,
-    one session count at a time."""
+    """The load on the hub (and on another checkout of it, or on N servers behind the proxy) and
+    on the floor app, side by side, one session count at a time."""
     results = []
     log = Path(db_path).with_suffix
     with contextlib.ExitStack() as servers:
-        targets = [
-            ("hub", servers.enter_context(streamlit_server("app.py", db_path, log(".hub.log")))[1], HUB_PAGES)
-        ]
+        if load.servers:
+            targets = servers.enter_context(behind_proxy(db_path, load.servers, say))
+        else:
+            base = servers.enter_context(streamlit_server("app.py", db_path, log(".hub.log")))[1]
+            targets = [Target("hub", base, HUB_PAGES)]
         if load.compare_with:
             # A server of its own needs a file of its own: a DuckDB file has one writer.
             other = working_copy(db_path, Path(db_path).parent, "compared-" + Path(db_path).name)
             server = streamlit_server("app.py", other, log(".compared.log"), checkout=load.compare_with)
-            targets.append(("hub-compared", servers.enter_context(server)[1], HUB_PAGES))
+            targets.append(Target("hub-compared", servers.enter_context(server)[1], HUB_PAGES))
         floor = servers.enter_context(streamlit_server(FLOOR_APP, db_path, log(".floor.log")))[1]
-        targets.append(("floor", floor, FLOOR_PAGES))
+        targets.append(Target("floor", floor, FLOOR_PAGES))
         for mode, sessions, think_s, walls in load.runs():
-            for target, base, pages in targets:
-                screens = 0 if target == "floor" else walls
+            for target in targets:
+                screens = 0 if target.name == "floor" else walls
                 how = f"{mode} {sessions}" + (f" +{screens} walls" if screens else "")
-                people, wall_tally = asyncio.run(put_load(base, pages, sessions, think_s, load, screens))
-                results.append(measured := measurement(target, how, scale, people))
-                say(f"    {target:<12} {how:<20} {measured.value:6.2f} reruns/s, {measured.failures} failed")
+                routes = target.routes(sessions + screens)
+                people, wall_tally = asyncio.run(put_load(target, routes, sessions, think_s, load, screens))
+                results.append(measured := measurement(target.name, how, scale, people))
+                figures = f"{measured.value:6.2f} reruns/s, {measured.failures} failed"
+                say(f"    {target.name:<15} {how:<20} {figures}")
                 if screens:
-                    results.append(measurement(f"{target}-walls", how, scale, wall_tally))
+                    results.append(measurement(f"{target.name}-walls", how, scale, wall_tally))
     return results
+
+
+def proxy_folder(db_path: Path, servers: int) -> Path:
+    """Where the proxy in front of `servers` servers keeps its configuration and logs."""
+    return Path(db_path).parent / f"nginx-{servers}"
+
+
+@contextlib.contextmanager
+def behind_proxy(db_path: Path, servers: int, say=print):
+    """db_path moved into a new PostgreSQL store, `servers` dashboard servers on it, and two
+    proxies from deploy/nginx.conf: one in front of the first server, one in front of all."""
+    with contextlib.ExitStack() as stack:
+        postgres = stack.enter_context(PostgresServer.temporary())
+        say(f"    moving {db_path.name} into a PostgreSQL store and filling {servers} replicas")
+        started = time.monotonic()
+        running = stack.enter_context(
+            cluster.servers_on_store(db_path, postgres.new_database(), Path(db_path).parent, servers)
+        )
+        say(f"    {servers} servers on the store after {time.monotonic() - started:.0f} s")
+        targets = []
+        for count, name in ((1, "hub-1-server"), (servers, f"hub-{servers}-servers")):
+            upstreams = [server.address for server in running[:count]]
+            proxy = stack.enter_context(cluster.Proxy(upstreams, proxy_folder(db_path, count)))
+            targets.append(Target(name, proxy.base, HUB_PAGES, proxy))
+        yield targets
 
 
 def table(results: list[Measurement]) -> str:
     """One line per target and session count: the hub beside the floor."""
-    columns = [("sessions", "<40"), ("scale", ">9"), ("reruns", ">7"), ("reruns/s", ">9")]
+    columns = [("sessions", "<48"), ("scale", ">9"), ("reruns", ">7"), ("reruns/s", ">9")]
     columns += [("median ms", ">10"), ("p95 ms", ">9"), ("failed", ">7")]
     rows = []
     for m in results:
         cells = [m.name, f"{m.scale:,}", str(m.rows), f"{m.value:.2f}", ms(m.median_ms, 0), ms(m.p95_ms, 0)]
-        rows.append(([*cells, str(m.failures)], m.note))
+        served = m.served_by and "reruns per server: " + ", ".join(f"{a} {n}" for a, n in m.served_by.items())
+        rows.append(([*cells, str(m.failures)], "; ".join(filter(None, (m.note, served))) or None))
     return text_table(columns, rows)
 
 
@@ -329,6 +413,7 @@ def load_from(args) -> SessionLoad:
         wall_every_s=getattr(args, "wall_every", default.wall_every_s),
         seed=getattr(args, "seed", default.seed),
         compare_with=Path(args.compare_with) if getattr(args, "compare_with", None) else None,
+        servers=getattr(args, "servers", default.servers),
     )
 
 
@@ -338,14 +423,16 @@ def command_line(args) -> list[str]:
     return [
         "--sessions", ",".join(map(str, load.closed)), "--open-sessions", ",".join(map(str, load.open)),
         "--think", str(load.think_s), "--duration", str(load.duration_s), "--walls", str(load.walls),
-        "--wall-every", str(load.wall_every_s),
+        "--wall-every", str(load.wall_every_s), "--servers", str(load.servers),
         *(["--compare-with", str(load.compare_with)] if load.compare_with else []),
     ]  # fmt: skip
 
 
 def describe(load: SessionLoad) -> str:
-    return f"{load.duration_s:g} s per count; open mode thinks 0.5-1.5 x {load.think_s:g} s" + (
-        f", {load.walls} wall screens rotating every {load.wall_every_s} s" if load.walls else ""
+    return (
+        f"{load.duration_s:g} s per count; open mode thinks 0.5-1.5 x {load.think_s:g} s"
+        + (f", {load.walls} wall screens rotating every {load.wall_every_s} s" if load.walls else "")
+        + (f"; 1 and {load.servers} servers on a PostgreSQL store behind nginx" if load.servers else "")
     )
 
 
