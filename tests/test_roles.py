@@ -11,7 +11,7 @@ from reliefhub.db import shared_database
 from tests.conftest import sign_in_as, staff
 from tests.test_imports import write
 from tests.test_operations import BASE, audit_rows, count
-from tests.test_pages import app_db  # noqa: F401 (a fixture)
+from tests.test_pages import app_db, data_downloads  # noqa: F401 (app_db: a fixture)
 
 SPAIN = staff("Eva Ruiz", countries=("ESP",))
 
@@ -151,10 +151,9 @@ def test_each_role_sees_the_pages_and_downloads_it_may(app_db, page, role):  # n
         whom = "You are not signed in" if role is None else f"You are signed in as {role} account ({role})"
         assert refusals == [f"{whom}: this page needs a {needs} or higher account."]
         assert not app.tabs and not app.dataframe
-    downloads = [b.proto.label for b in app.get("download_button")]
     if page == "app_pages/data.py":
         may_download = role in ("analyst", "staff", "admin")
-        assert len(downloads) == (3 if may_download else 0)
+        assert len(data_downloads(app)) == (3 if may_download else 0)  # one a tab
         assert any("Downloading needs an analyst account" in c.value for c in app.caption) != may_download
 
 
