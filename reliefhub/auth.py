@@ -12,13 +12,14 @@ Passwords are hashed with Argon2id; wall keys, which are long random strings,
 with SHA-256. Neither is ever stored or logged in clear.
 
 Accounts, keys and sign-in events live in the tables of migration 0003
-(reliefhub/migrations/0003_sign_in.sql). They are written in Database.sign_in_transaction(), not in
-Database.transaction(), whose commit marks the data as changed: a sign-in is
-not a data change. With a shared store (RELIEFHUB_STORE), that transaction
-lands each write in PostgreSQL, their system of record, and the other
-servers' replicas follow (store/sign_ins.py); while the store is away,
-signing in is refused, wall keys are checked against the replica without
-noting their use, and sign-outs are not recorded.
+(reliefhub/migrations/0003_sign_in.sql). They are written in
+Database.sign_in_transaction(), not in Database.transaction(), whose commit
+marks the data as changed: a sign-in is not a data change. With a shared
+store (RELIEFHUB_STORE), that transaction lands each write in PostgreSQL,
+their system of record, and the other servers' replicas follow
+(store/sign_ins.py); while the store is away, signing in is refused, wall keys
+are checked against the replica without noting their use, and sign-outs are
+not recorded.
 """
 
 from __future__ import annotations
