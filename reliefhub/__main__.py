@@ -1,11 +1,12 @@
 """Command line: python -m reliefhub COMMAND, one of build-db, backup, restore, check, migrate,
-export, import, users, wall-key, store, generate, bench, for example:
+schema, export, import, users, wall-key, store, generate, bench, for example:
 
 python -m reliefhub build-db
 python -m reliefhub backup
 python -m reliefhub restore data/backups/reliefhub-20200401T120000000000Z.duckdb
 python -m reliefhub check --repair
 python -m reliefhub migrate
+python -m reliefhub schema
 python -m reliefhub export shipments --country ITA --out shipments.csv
 python -m reliefhub import partner.csv --kind shipments --who "Ana Novak"
 python -m reliefhub users add ana --role staff --countries ITA,ESP --password-stdin
@@ -188,6 +189,28 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def schema(args: argparse.Namespace) -> int:
+    print("\n\n".join(_one_part_a_line(statement) for statement in migrations.schema()))
+    return 0
+
+
+def _one_part_a_line(statement: str) -> str:
+    """A CREATE TABLE statement with each column and constraint on a line of its own."""
+    head, _, body = statement.partition("(")
+    body = body.removesuffix(");")
+    parts, depth, quoted, start = [], 0, False, 0
+    for at, char in enumerate(body):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quoted and char == "," and depth == 0:
+            parts.append(body[start:at].strip())
+            start = at + 1
+    parts.append(body[start:].strip())
+    return head + " (\n" + ",\n".join(f"    {part}" for part in parts) + "\n);"
+
+
 def export(args: argparse.Namespace) -> int:
     db = open_database(args, "Stop it, or download the same file from its Data page.")
     if db is None:
@@ -338,7 +361,7 @@ def add_backup_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
-    """`check` and `migrate`: the stored models and the schema's version."""
+    """`check`, `migrate` and `schema`: the stored models and the schema."""
     checking = commands.add_parser(
         "check",
         parents=[common],
@@ -353,6 +376,11 @@ def add_model_commands(commands, common: argparse.ArgumentParser) -> None:
         "migrate", parents=[common], help="apply the migrations the database lacks, after a backup copy"
     )
     migrating.set_defaults(run=migrate)
+
+    printing = commands.add_parser(
+        "schema", help="print today's tables, as the migrations define them (no database is read)"
+    )
+    printing.set_defaults(run=schema)
 
 
 def store_init(args: argparse.Namespace) -> int:

@@ -11,14 +11,15 @@ limited to some countries: they then write only records of those countries
 Passwords are hashed with Argon2id; wall keys, which are long random strings,
 with SHA-256. Neither is ever stored or logged in clear.
 
-Accounts, keys and sign-in events live in the tables of schema.sql's Sign-in
-part. They are written in Database.sign_in_transaction(), not in
-Database.transaction(), whose commit marks the data as changed: a sign-in is
-not a data change. With a shared store (RELIEFHUB_STORE), that transaction
-lands each write in PostgreSQL, their system of record, and the other
-servers' replicas follow (store/sign_ins.py); while the store is away,
-signing in is refused, wall keys are checked against the replica without
-noting their use, and sign-outs are not recorded.
+Accounts, keys and sign-in events live in the tables of migration 0003
+(reliefhub/migrations/0003_sign_in.sql). They are written in
+Database.sign_in_transaction(), not in Database.transaction(), whose commit
+marks the data as changed: a sign-in is not a data change. With a shared
+store (RELIEFHUB_STORE), that transaction lands each write in PostgreSQL,
+their system of record, and the other servers' replicas follow
+(store/sign_ins.py); while the store is away, signing in is refused, wall keys
+are checked against the replica without noting their use, and sign-outs are
+not recorded.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ import hashlib
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -39,7 +38,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from reliefhub import PACKAGE_DIR, faults
+from reliefhub import faults
 from reliefhub.db import Database, parameter_names, query_text
 from reliefhub.store.postgres import StoreUnreachable
 from reliefhub.validation import LINE, Problem, quote
@@ -49,7 +48,6 @@ WRITE_ROLE = "staff"
 # The queries of the sign-in tables (admins' Users page, sign-in): not part
 # of reading the data, so the benchmark leaves them out.
 QUERIES = ("known_countries", "users_list", "wall_keys_list", "sign_in_events", "user_by_external_id")
-SIGN_IN_MARKER = "-- ============================================================== Sign-in"
 MIN_PASSWORD = 10
 # Failed sign-ins allowed in a row (per account, and per client) before each
 # further try must wait: 30 s, doubling with every failure, at most 15 minutes.
@@ -164,23 +162,6 @@ def country_problems(
 # ---------------------------------------------------------------- storage
 
 
-def ensure_schema_part(cur: duckdb.DuckDBPyConnection, table: str, marker: str) -> None:
-    """Run schema.sql again from the line `marker` to its end when `table` is
-    missing: a database built before that part existed gets it on first use.
-    Every statement from such a marker on must be re-runnable."""
-    exists = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $table AND schema_name = 'main'",
-        {"table": table},
-    ).fetchone()[0]
-    if not exists:
-        schema = (PACKAGE_DIR / "schema.sql").read_text()
-        cur.execute(schema[schema.index(marker) :])
-
-
-def ensure_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    ensure_schema_part(cur, "sign_in_events", SIGN_IN_MARKER)
-
-
 def read(db: Database, name: str, params: dict | None = None) -> pd.DataFrame:
     """Run queries/<name>.sql uncached: sign-ins change these tables without
     telling the result cache, which follows data changes only."""
@@ -188,17 +169,9 @@ def read(db: Database, name: str, params: dict | None = None) -> pd.DataFrame:
     bound = {p: (params or {})[p] for p in parameter_names(sql)}
     cur = db.connection.cursor()
     try:
-        ensure_tables(cur)
         return cur.execute(sql, bound).df()
     finally:
         cur.close()
-
-
-@contextmanager
-def _writing(db: Database) -> Iterator[duckdb.DuckDBPyConnection]:
-    with db.sign_in_transaction() as cur:
-        ensure_tables(cur)
-        yield cur
 
 
 def record_event(
@@ -282,7 +255,7 @@ def add_user(
         raise AuthError("a local account needs a password")
     password_hash = None if password is None else hash_password(password)
     user_id = f"local:{uuid.uuid4()}"
-    with _writing(db) as cur:
+    with db.sign_in_transaction() as cur:
         if _user_row(cur, name) is not None:
             raise AuthError(f"there is already an account named {name!r}")
         try:
@@ -304,7 +277,7 @@ def _role_text(role: str, countries: list[str]) -> str:
 
 def _change_user(db: Database, name: str, event: str, update: str, params: dict, by: Identity, detail: str):
     _require_admin(by)
-    with _writing(db) as cur:
+    with db.sign_in_transaction() as cur:
         row = _user_row(cur, name)
         if row is None:
             raise AuthError(f"there is no account named {name!r}")
@@ -397,7 +370,7 @@ def sign_in(db: Database, name: str, password: str, client: str | None) -> SignI
 
 def _checked_sign_in(db: Database, name: str, password: str, client: str | None) -> SignIn:
     now = datetime.now(UTC)
-    with _writing(db) as cur:
+    with db.sign_in_transaction() as cur:
         wait = throttle_wait(cur, name, client, now)
         if wait:
             record_event(cur, "throttled", account=name, client=client, detail=f"wait {wait.seconds} s")
@@ -424,7 +397,7 @@ def note_session_end(db: Database, who: Identity, event: str, client: str | None
     """A sign-out or an expiry, for the record (not while the store is away:
     the session ends all the same)."""
     try:
-        with _writing(db) as cur:
+        with db.sign_in_transaction() as cur:
             record_event(cur, event, account=who.name, user_id=who.id, client=client)
     except StoreUnreachable as error:
         faults.log.warning("%s of %s not recorded: %s", event, who.id, error)
@@ -450,7 +423,7 @@ def add_wall_key(db: Database, label: str, *, by: Identity) -> tuple[str, str]:
     if not label.strip():
         raise AuthError("a wall key needs a label that says which screen it is for")
     key_id, key = f"wall-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
-    with _writing(db) as cur:
+    with db.sign_in_transaction() as cur:
         cur.execute(
             "INSERT INTO wall_keys VALUES ($id, $label, $hash, $now, $by, NULL, NULL)",
             {"id": key_id, "label": label.strip(), "hash": _key_hash(key), "now": datetime.now(UTC)}
@@ -462,7 +435,7 @@ def add_wall_key(db: Database, label: str, *, by: Identity) -> tuple[str, str]:
 
 def revoke_wall_key(db: Database, key_id: str, *, by: Identity) -> None:
     _require_admin(by)
-    with _writing(db) as cur:
+    with db.sign_in_transaction() as cur:
         found = cur.execute(
             "UPDATE wall_keys SET revoked_at = $now "
             "WHERE key_id = $id AND revoked_at IS NULL RETURNING label",
@@ -479,7 +452,7 @@ def wall_key_label(db: Database, key: str, client: str | None) -> str | None:
     wall keeps showing its figures."""
     now = datetime.now(UTC)
     try:
-        with _writing(db) as cur:
+        with db.sign_in_transaction() as cur:
             row = _key_in_use(cur, key, now)
             if row is None:
                 record_event(cur, "wall_key_refused", client=client, detail="unknown or revoked key")

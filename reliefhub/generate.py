@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from reliefhub import DATA_DIR, PACKAGE_DIR
+from reliefhub import DATA_DIR, migrations
 from reliefhub.loader import build_database
 
 DEFAULT_SEED = 2020
@@ -180,7 +180,7 @@ def _names(rng: np.random.Generator, n: int) -> list[str]:
 def table_columns(table: str) -> list[str]:
     """The columns the schema gives a table, in order (so new columns stay empty)."""
     with duckdb.connect() as con:
-        con.execute((PACKAGE_DIR / "schema.sql").read_text())
+        migrations.create_tables(con)
         return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
 
 

@@ -22,9 +22,9 @@ SOURCE_TABLES = models.SOURCE_TABLES
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Today's schema, at the latest migration's version."""
-    con.execute((PACKAGE_DIR / "schema.sql").read_text())
-    migrations.mark_current(con)
+    """Today's tables (what the migrations make of an empty file), at the latest
+    migration's version, and the models' definitions."""
+    migrations.create_tables(con)
     models.define(con)
 
 

@@ -1,11 +1,14 @@
 """Numbered schema migrations: reliefhub/migrations/NNNN_name.sql.
 
-A database records in `meta` the number of the last migration applied to it
-(`schema_version`; none means 0, the release before migrations). Opening it
-for writing applies the migrations after that number, in order, once a backup
-copy of the file has been made beside it. A database built now from
-schema.sql is already at the latest number: every migration must bring an
-older file to exactly what schema.sql creates.
+The migrations are the one definition of the schema. A database records in
+`meta` the number of the last migration applied to it (`schema_version`; none
+means 0, the release before migrations). Opening it for writing applies the
+migrations after that number, in order, once a backup copy of the file has
+been made beside it. A fresh database is created at the latest number from
+`schema()`: the tables every migration in turn makes of an empty file. So a
+migrated file and a fresh one have the same tables by construction, and a
+schema change is one new migration; a migration, once released, is never
+edited (it is what older files went through).
 
 A migration is one of two kinds (its `-- kind:` header line):
 
@@ -26,8 +29,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -107,15 +112,45 @@ def migrate(path: Path, directory: Path | None = None, say=lambda text: None) ->
     try:
         for migration in todo:
             say(f"Applying migration {migration.label}")
-            if migration.kind == "rebuild":
-                rebuild(path, migration)
-            else:
-                apply_in_place(path, migration)
+            apply(path, migration)
     except BaseException:
         shutil.copy2(backup, path)  # all of them or none: back to the file as it was
         say(f"Migration failed; {path} is as it was")
         raise
     return [m.label for m in todo]
+
+
+def schema(directory: Path | None = None) -> tuple[str, ...]:
+    """Today's tables as CREATE TABLE statements, each after the tables it
+    references: what every migration in turn makes of an empty file (worked
+    out once per process). Tables only: a migration that adds an index or a
+    sequence must add it here and in `rebuild` too."""
+    return _schema(Path(directory or MIGRATIONS_DIR))
+
+
+@cache
+def _schema(directory: Path) -> tuple[str, ...]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "empty.duckdb"
+        duckdb.connect(str(path)).close()
+        for migration in all_migrations(directory):
+            apply(path, migration)
+        with duckdb.connect(str(path), read_only=True) as con:
+            return tuple(statement for _, statement in tables_in_reference_order(con, "empty"))
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Today's tables in an empty database, marked as at the latest migration."""
+    for statement in schema():
+        con.execute(statement)
+    mark_current(con)
+
+
+def apply(path: Path, migration: Migration) -> None:
+    if migration.kind == "rebuild":
+        rebuild(path, migration)
+    else:
+        apply_in_place(path, migration)
 
 
 def apply_in_place(path: Path, migration: Migration) -> None:

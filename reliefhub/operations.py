@@ -2,7 +2,7 @@
 
 A form's values are staged as a one-row table of text, like line 1 of an
 imported file, and then checked, written and audited by the write path that
-imports use too (reliefhub.writes), so each rule lives once, in schema.sql or
+imports use too (reliefhub.writes), so each rule lives once, in the schema or
 validation.py. This module holds what is the forms' own: the fields a form
 shows, its values as text, a readable id for a new record, and a stored
 record read inside the save's transaction.

@@ -1,10 +1,11 @@
 """Row-by-row validation of incoming CSV data, done in DuckDB over the whole file.
 
-The rules live once, in schema.sql. This module reads them back from DuckDB's
-catalogue (column types, NOT NULL, CHECK, keys, references) and turns each
-broken rule into a problem that names the line, the column and the reason, so a
-sender can fix the file instead of puzzling over one opaque constraint error.
-A few rules that span tables, and that DuckDB cannot declare, are added here.
+The rules live once, in the tables' definitions (reliefhub/migrations/). This
+module reads them back from DuckDB's catalogue (column types, NOT NULL, CHECK,
+keys, references) and turns each broken rule into a problem that names the
+line, the column and the reason, so a sender can fix the file instead of
+puzzling over one opaque constraint error. A few rules that span tables, and
+that DuckDB cannot declare, are added here.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ CHECK_WORDS = [
 ]
 
 
-# The text rules of schema.sql, by a piece of their pattern, in words.
+# The text rules of the tables' definitions, by a piece of their pattern, in words.
 PATTERN_WORDS = [
     ("[^\\p{C}\\p{Z}]+", "must be printable characters only: no spaces, control or invisible characters"),
     ("https?://", "must be http:// or https:// links, several separated by ' ; '"),

@@ -5,7 +5,7 @@ file's rows), then, inside `transaction`:
 
 - `transaction` itself refuses a caller below staff (whoever calls it, the role
   is checked here, not only by the page that offers the form);
-- `check_staged` checks the rows against every rule of schema.sql and
+- `check_staged` checks the rows against every rule of the schema and
   validation.py, and against the countries the caller may record for;
 - `write_checked` sorts the checked rows into new, updated and unchanged,
   writes them, and records each change in the audit trail, naming the caller;
@@ -47,8 +47,6 @@ from reliefhub.validation import (
     validate_staged,
 )
 
-AUDIT_MARKER = "-- Audit trail"
-
 
 @dataclass
 class Counts:
@@ -86,11 +84,6 @@ def transaction(db: Database, who: Identity, label: str) -> Iterator[duckdb.Duck
         raise Refused(problems)
     with db.transaction() as cur:
         yield cur
-
-
-def ensure_audit_table(cur: duckdb.DuckDBPyConnection) -> None:
-    """Databases built before the audit trail existed get it on their first write."""
-    auth.ensure_schema_part(cur, "audit_log", AUDIT_MARKER)
 
 
 def audit_available(db: Database) -> bool:
@@ -168,7 +161,6 @@ def write_checked(
     via 'cli' when the command line wrote them). Set-based, so a million rows
     take seconds. Call inside `transaction`."""
     say = progress or (lambda text: None)
-    ensure_audit_table(cur)
     key = quote(primary_key(cur, table))
     columns = [c for c, _ in table_columns(cur, table)]
     counts = _sort_changes(cur, table, typed, key, columns)

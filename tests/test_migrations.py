@@ -10,11 +10,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reliefhub import PACKAGE_DIR, imports, migrations, models
+from reliefhub import __main__ as cli
+from reliefhub import imports, migrations, models, operations, writes
 from reliefhub.db import Database
 from reliefhub.loader import build_database
 from tests.conftest import FIXTURE_DATA, staff
 from tests.test_movements import shipments_csv
+from tests.test_operations import BASE, audit_rows
 
 RELEASE_0_1 = Path(__file__).parent / "fixtures" / "release-0.1.duckdb.gz"
 KEPT_TABLES = (*models.SOURCE_TABLES, "audit_log")
@@ -67,13 +69,12 @@ def with_migration(tmp_path, monkeypatch):
 
 
 def definition(table: str) -> str:
-    """schema.sql's CREATE TABLE statement for a table."""
-    schema = (PACKAGE_DIR / "schema.sql").read_text()
-    return re.search(rf"CREATE TABLE {table} \(.*?\n\);", schema, flags=re.DOTALL).group(0)
+    """Today's CREATE TABLE statement for a table, as DuckDB words it."""
+    return next(s for s in migrations.schema() if s.startswith(f"CREATE TABLE {table}("))
 
 
 def requests_definition(status_values: str) -> str:
-    """schema.sql's CREATE TABLE requests with another list of statuses."""
+    """Today's CREATE TABLE requests with another list of statuses."""
     return re.sub(r"status IN \([^)]*\)", f"status IN ({status_values})", definition("requests"), count=1)
 
 
@@ -81,9 +82,8 @@ def requests_definition(status_values: str) -> str:
 # rebuild when it has a CHECK (DuckDB cannot add a column with a constraint).
 HANDLING_IN_PLACE = "ALTER TABLE shipments ADD COLUMN handling VARCHAR;"
 HANDLING_CHECKED = "-- kind: rebuild\n" + definition("shipments").replace(
-    "    CHECK (dispatched_on IS NOT NULL",
-    "    handling              VARCHAR CHECK (handling IN ('ambient', 'chilled')),\n"
-    "    CHECK (dispatched_on IS NOT NULL",
+    "quantity_precision VARCHAR, ",
+    "quantity_precision VARCHAR, handling VARCHAR CHECK (handling IN ('ambient', 'chilled')), ",
     1,
 )
 
@@ -105,6 +105,19 @@ def test_the_release_database_opens_migrated_with_every_row_intact(release_db):
     assert every_row(release_db, old_columns) == before
 
 
+def test_a_database_from_before_the_audit_trail_gets_it_when_opened(release_db):
+    with duckdb.connect(str(release_db)) as con:
+        con.execute("DROP TABLE audit_log")
+    db = Database(release_db)
+    try:
+        db.refresh()
+        assert writes.audit_available(db)
+        assert operations.add_record(db, "places", BASE["places"], who=WHO).ok
+        assert [r["record_id"] for r in audit_rows(db)] == ["brno"]
+    finally:
+        db.close()
+
+
 def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
     path = tmp_path / "fresh.duckdb"
     build_database(FIXTURE_DATA, path)
@@ -114,9 +127,9 @@ def test_a_fresh_database_is_built_at_the_latest_version(tmp_path):
 
 
 def schema_catalogue(path: Path) -> dict[str, tuple[list, list]]:
-    """The columns and constraints of every table schema.sql creates, as
+    """The columns and constraints of every table the migrations create, as
     DuckDB's catalogue lists them."""
-    tables = re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", (PACKAGE_DIR / "schema.sql").read_text())
+    tables = [re.match(r"CREATE TABLE (\w+)", statement).group(1) for statement in migrations.schema()]
     with duckdb.connect(str(path), read_only=True) as con:
         return {
             table: (
@@ -137,15 +150,28 @@ def schema_catalogue(path: Path) -> dict[str, tuple[list, list]]:
         }
 
 
-def test_the_migrations_bring_the_release_database_to_exactly_what_schema_sql_creates(release_db, tmp_path):
-    """schema.sql spells out today's tables and each migration the tables of
-    its day: a change to one without the other fails here."""
+def test_the_migrations_bring_the_release_database_to_exactly_what_a_fresh_build_creates(
+    release_db, tmp_path
+):
+    """A fresh build takes its tables from what the migrations make of an
+    empty file; the release database, which started elsewhere (release 0.1's
+    own schema), must end in the same place."""
     migrations.migrate(release_db)
     fresh = tmp_path / "fresh.duckdb"
     build_database(FIXTURE_DATA, fresh)
     migrated, built = schema_catalogue(release_db), schema_catalogue(fresh)
     assert len(built) == 11
     assert migrated == built
+
+
+def test_the_schema_command_prints_exactly_todays_tables(capsys, tmp_path):
+    assert cli.main(["schema"]) == 0
+    printed, fresh = tmp_path / "printed.duckdb", tmp_path / "fresh.duckdb"
+    with duckdb.connect(str(printed)) as con:
+        con.execute(capsys.readouterr().out)
+    with duckdb.connect(str(fresh)) as con:
+        migrations.create_tables(con)
+    assert schema_catalogue(printed) == schema_catalogue(fresh)
 
 
 def test_a_check_constraint_changes_by_rebuilding_the_file_with_every_row(release_db, with_migration):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR, exports, operations, writes
+from reliefhub import REPO_DIR, exports, operations
 from reliefhub.db import shared_database
 from reliefhub.validation import Problem
 from tests.conftest import no_filters, sign_in_as, staff
@@ -587,14 +587,6 @@ def test_audit_queries_list_filter_and_export_changes(writable_db):
     )
     assert re.match(r"\d+,20\d\d-\d\d-\d\dT", first) and ",Bo,test:Bo,form,,add,places,brno,,," in first
     assert '"{""place_id"":""brno"",""name"":""Brno""' in first
-
-
-def test_a_database_from_before_the_audit_trail_gets_it_on_first_write(writable_db):
-    writable_db.connection.execute("DROP TABLE audit_log")
-    assert not writes.audit_available(writable_db)
-    assert operations.add_record(writable_db, "places", BASE["places"], who=WHO).ok
-    assert writes.audit_available(writable_db)
-    assert [r["record_id"] for r in audit_rows(writable_db)] == ["brno"]
 
 
 # ---------------------------------------------------------------- the pages

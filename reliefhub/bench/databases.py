@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from reliefhub import DATA_DIR, PACKAGE_DIR, REPO_DIR, generate
+from reliefhub import DATA_DIR, PACKAGE_DIR, REPO_DIR, generate, migrations
 
 CACHE_DIR = REPO_DIR / "bench" / "cache"
 
@@ -17,7 +17,7 @@ def code_digest() -> str:
 
     digest = hashlib.sha256()
     for path in (
-        PACKAGE_DIR / "schema.sql",
+        *sorted(migrations.MIGRATIONS_DIR.glob("*.sql")),
         PACKAGE_DIR / "generate.py",
         PACKAGE_DIR / "loader.py",
         PACKAGE_DIR / "validation.py",

@@ -1,12 +1,26 @@
 -- kind: rebuild
--- Value rules for every stored value (dates from 1990 to 2100, finite and
--- bounded quantities, identifiers of printable characters, names and text
--- without control or direction characters, web links only as sources); a
--- request may be withdrawn by its requester; requests, flights and shipments
--- say how sure their sources are (confidence) and how exact their figures
--- (quantity_precision, payload_precision), empty where not stated.
--- A stored row these rules refuse stops the migration, naming DuckDB's reason,
--- and leaves the file as it was.
+-- Value rules for every stored value; a request may be withdrawn by its
+-- requester; requests, flights and shipments say how sure their sources are
+-- (confidence) and how exact their figures (quantity_precision,
+-- payload_precision), empty where not stated. A stored row these rules refuse
+-- stops the migration, naming DuckDB's reason, and leaves the file as it was.
+-- An empty file gets these tables as new ones: this is where they are defined.
+--
+-- Every rule DuckDB can enforce lives in the tables' definitions; the loader
+-- (reliefhub/loader.py) checks the rest and reports them by file and line.
+-- Statuses and codes are snake_case so CSV exports stay stable.
+--
+-- Value rules shared by forms, imports and the build (validation.py words them):
+-- - dates lie between 1990-01-01 and 2100-12-31: far-off years are typing
+--   slips, and Python's dates end at year 9999;
+-- - quantities are finite and at most a million million, tonnes of payload at
+--   most 1,000, patients on a flight at most 10,000 (BETWEEN is false for NaN
+--   and infinity, which DuckDB sorts above every number);
+-- - an ID is printable: no spaces, control, format or bidi characters
+--   (a byte-order mark or a zero-width space would make a second, invisible ID);
+-- - names hold no control or bidi-override characters; free text may also
+--   hold tabs and line breaks;
+-- - source links are http(s) URLs, several separated by ' ; '.
 
 CREATE TABLE countries (
     iso3        VARCHAR PRIMARY KEY CHECK (regexp_full_match(iso3, '[A-Z]{3}')),
@@ -36,6 +50,14 @@ CREATE TABLE materials (
     unit          VARCHAR NOT NULL CHECK (NOT regexp_matches(unit, '[\x00-\x1F\x7F-\x9F\x{202A}-\x{202E}\x{2066}-\x{2069}]'))
 );
 
+-- Confidence, on requests, flights and shipments: how far the row goes beyond
+-- its sources. 'stated': every fact is in the cited text; 'derived': a fact
+-- follows from the text by a stated rule (a day counted from "Friday", kg to
+-- tonnes, an airport for a city with one); 'inferred': a judgement the text
+-- does not make (source_note says which). quantity_precision (payload_precision
+-- on flights): how the figure was stated, 'unknown' exactly when it is empty.
+-- NULL in either means not stated (a file or form that did not say), never a
+-- claim of 'stated' or 'exact'.
 CREATE TABLE requests (
     request_id      VARCHAR PRIMARY KEY CHECK (regexp_full_match(request_id, '[^\p{C}\p{Z}]+')),
     requester_iso3  VARCHAR NOT NULL REFERENCES countries (iso3),

@@ -4,6 +4,15 @@
 -- sign-in named a typed name only: their id says so ('name:' and the name).
 -- The accounts, wall-screen keys and sign-in events get their tables.
 -- No foreign key references audit_log, so it is rebuilt in place.
+
+-- Audit trail: every change made in the dashboard, by an import or from the
+-- command line, with who made it (the signed-in account's stable id and its
+-- display name; on the command line the operating-system user and the name
+-- given with --who), when, how, and the whole row before and after
+-- as JSON. One change set is one save or one import. change_id orders the
+-- changes as they were written (within an import by line, so numbers may
+-- skip); the one writer numbers them, far faster than a sequence for a
+-- million-row import.
 CREATE TABLE audit_log_signed (
     change_id    BIGINT      NOT NULL,
     change_set   VARCHAR     NOT NULL,

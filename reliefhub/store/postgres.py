@@ -1,7 +1,7 @@
 """Connections to the store and its schema.
 
-The store's schema is store/schema.sql, PostgreSQL's translation of
-reliefhub/schema.sql at the same schema version. Migrations are numbered as
+The store's schema is store/schema.sql, PostgreSQL's translation of the
+DuckDB schema at version 3 (reliefhub/migrations/0001 to 0003). Migrations are numbered as
 DuckDB's are (reliefhub/migrations/NNNN_name.sql), and each DuckDB migration
 has a PostgreSQL variant of the same number and name in store/migrations/, so
 a store and a replica are always at the same version. Variants rather than a

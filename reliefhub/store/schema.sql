@@ -1,6 +1,8 @@
--- The shared store's schema in PostgreSQL: reliefhub/schema.sql's tables, keys
--- and rules in PostgreSQL's words, at the same schema version (recorded in
--- meta by reliefhub/store/postgres.py). Each value rule is a domain, said once.
+-- The shared store's schema in PostgreSQL: the tables, keys and rules that
+-- DuckDB's migrations 0001 to 0003 (reliefhub/migrations/) define, in
+-- PostgreSQL's words, at schema version 3 (recorded in meta by
+-- reliefhub/store/postgres.py; later versions come from store/migrations/).
+-- Each value rule is a domain, said once.
 --
 -- Where the dialects differ:
 -- - DuckDB's regular expressions are RE2, PostgreSQL's are its own (ARE):
