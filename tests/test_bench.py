@@ -16,6 +16,9 @@ from reliefhub.db import Database, parameter_names, query_text
 
 SCALE = 300
 
+# One worker runs this module: its benchmark run is made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bench")
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

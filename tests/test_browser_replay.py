@@ -43,10 +43,13 @@ def reruns_asked(page) -> int:
     return count
 
 
-def readouts_while(page, readout, seconds: float) -> list[str]:
-    """The date readout's texts, in order, over `seconds`."""
-    seen, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def readouts_while(page, readout, seconds: float, *, at_least: int = 1) -> list[str]:
+    """The date readout's texts, in order, over `seconds`; then on until
+    `at_least` texts have shown (up to a minute more: a busy machine plays slower)."""
+    seen, started = [], time.monotonic()
+    while (waited := time.monotonic() - started) < seconds or (
+        len(seen) < at_least and waited < seconds + 60
+    ):
         text = readout.inner_text()
         if not seen or seen[-1] != text:
             seen.append(text)
@@ -82,7 +85,7 @@ def test_replay_plays_in_the_browser_without_running_the_page_again(browser, ser
     # replay could reach its last day (and stop) before the test pauses it.
     replay.get_by_role("button", name="2 days/s").click()
     replay.get_by_role("button", name="Play").click()
-    days_shown = readouts_while(page, readout, 12)
+    days_shown = readouts_while(page, readout, 12, at_least=3)
     assert len(days_shown) >= 3, days_shown
     assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
     assert reruns_asked(page) == runs_before, "the replay ran the page again"
@@ -151,7 +154,7 @@ def test_the_walls_replay_plays_in_the_browser_and_fits(browser, wall_server, si
 
     runs_before = reruns_asked(page)
     assert runs_before >= 1, "the count missed the page's first run"
-    days_shown = readouts_while(page, readout, 8)
+    days_shown = readouts_while(page, readout, 8, at_least=3)
     assert len(days_shown) >= 3, days_shown
     assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
     assert reruns_asked(page) == runs_before, "the replay ran the page again"
@@ -183,7 +186,7 @@ def test_the_walls_refresh_does_not_restart_its_replay(browser, wall_server):  #
     readout = page.frame_locator(".st-key-wall_map iframe").locator("#readout")
     playwright.expect(readout).to_contain_text("2020", timeout=60_000)
     runs_before = reruns_asked(page)
-    days_shown = readouts_while(page, readout, 14)
+    days_shown = readouts_while(page, readout, 14, at_least=5)
     assert reruns_asked(page) >= runs_before + 2, "the screen did not refresh"
     assert len(days_shown) >= 5, days_shown
     assert all(pd.Timestamp(a) < pd.Timestamp(b) for a, b in itertools.pairwise(days_shown)), days_shown
