@@ -473,8 +473,26 @@ def map_screen(db_path: Path, width_px: int = 1460, height_px: int = 640):
 
 
 def select_arc(page, screen, arc) -> str:
-    """Click an arc where its tooltip names it; returns its route."""
+    """Click an arc where its tooltip names it, until the page lists a route's
+    records (a click can be lost while a busy machine draws the map in
+    software: three tries); returns the arc's route."""
     route = f"{arc.origin_name} → {arc.destination_name}"
+    listed = page.locator("h3", has_text="Records on this route")
+    for _ in range(3):
+        hover_arc(page, screen, arc, route)
+        page.mouse.down()
+        page.wait_for_timeout(100)
+        page.mouse.up()
+        try:
+            listed.wait_for(timeout=30_000)
+            return route
+        except playwright.TimeoutError:
+            continue
+    pytest.fail(f"clicking {route} three times listed no records")
+
+
+def hover_arc(page, screen, arc, route: str) -> None:
+    """Put the mouse where the arc's tooltip names it."""
     canvas = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.bounding_box()
     tooltip = page.locator(".deck-tooltip")
     for x, y in spots_on_arc(screen, arc):
@@ -483,13 +501,8 @@ def select_arc(page, screen, arc) -> str:
         # it, or it names what lay under the previous spot.
         page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         if tooltip.count() and tooltip.is_visible() and tooltip.inner_text().startswith(route):
-            break
-    else:
-        pytest.fail(f"no tooltip for {route} on its path or round its origin")
-    page.mouse.down()
-    page.wait_for_timeout(100)
-    page.mouse.up()
-    return route
+            return
+    pytest.fail(f"no tooltip for {route} on its path or round its origin")
 
 
 def spots_on_arc(screen, arc) -> list[tuple[float, float]]:
