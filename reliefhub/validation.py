@@ -445,9 +445,10 @@ def constraint_checks(con: duckdb.DuckDBPyConnection, table: str, typed: str) ->
             checks.append(
                 (
                     column,
-                    f"SELECT {LINE}, {q} FROM (SELECT {LINE}, {q}, "
-                    f"min({LINE}) OVER (PARTITION BY {q}) AS first_line FROM {quote(typed)}) "
-                    f"WHERE {q} IS NOT NULL AND {LINE} <> first_line",
+                    # The repeated ids alone (none, in most files) are joined back to their lines.
+                    f"SELECT t.{LINE}, t.{q} FROM {quote(typed)} t JOIN (SELECT {q}, min({LINE}) "
+                    f"AS first_line FROM {quote(typed)} WHERE {q} IS NOT NULL GROUP BY {q} "
+                    f"HAVING count(*) > 1) d ON d.{q} = t.{q} WHERE t.{LINE} <> d.first_line",
                     "appears more than once in the file",
                 )
             )
