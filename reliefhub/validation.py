@@ -275,18 +275,33 @@ def _bound(text: str) -> str:
     return f"{number:,.0f}" if number.is_integer() else f"{number:,}"
 
 
+BOM = "chr(65279)"
+TRIMMED = f"' ' || {BOM}"
+
+
 def trimmed(text: str) -> str:
     """SQL for a cell without its surrounding spaces and byte-order marks: a
-    BOM at the start of a line (files pasted together) is no part of an ID."""
-    return f"trim({text}, ' ' || chr(65279))"
+    BOM at the start of a line (files pasted together) is no part of an ID.
+    `text` is a column, read several times. trim() with a set of characters
+    looks at every character of every cell; the few cells that begin or end
+    with one of them are found first by their ends alone."""
+    ends = " OR ".join(
+        f"{text} LIKE {pattern}" for pattern in ("' %'", "'% '", f"{BOM} || '%'", f"'%' || {BOM}")
+    )
+    return f"CASE WHEN {ends} THEN trim({text}, {TRIMMED}) ELSE {text} END"
 
 
 def _cast(column: str, data_type: str) -> str:
-    text = f"nullif({trimmed(quote(column))}, '')"
+    return f"{_cast_value(quote(column), data_type)} AS {quote(column)}"
+
+
+def _cast_value(cell: str, data_type: str) -> str:
+    """SQL for a staged text cell as a value of `data_type`; NULL when blank or not of the type."""
+    text = f"nullif({trimmed(cell)}, '')"
     if data_type in ("INTEGER", "BIGINT"):
         # DuckDB rounds '2.5' to a whole number; a whole number must look like one.
         text = f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN {text} END"
-    return f"TRY_CAST({text} AS {data_type}) AS {quote(column)}"
+    return f"TRY_CAST({text} AS {data_type})"
 
 
 def keep_stored_values(con: duckdb.DuckDBPyConnection, table: str, stage: str, left_out: list[str]) -> None:
@@ -321,7 +336,9 @@ def validate_staged(
     typed = f"{stage}__typed"
     casts = ", ".join(_cast(c, t) for c, t in columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(typed)} AS SELECT {LINE}, {casts} FROM {quote(stage)}")
-    checks = type_checks(columns, stage, typed) + constraint_checks(con, table, stage, typed)
+    problems += type_problems(con, columns, stage, file_label)
+    problems += check_problems(con, table, stage, typed, file_label)
+    checks = constraint_checks(con, table, typed)
     for rule_table, column, sql, message in CROSS_TABLE_RULES:
         if rule_table == table:
             checks.append((column, sql.format(typed=quote(typed)), message))
@@ -357,47 +374,82 @@ def header_problems(con: duckdb.DuckDBPyConnection, table: str, stage: str, file
 Check = tuple[str, str, str]
 
 
-def type_checks(columns: list[tuple[str, str]], stage: str, typed: str) -> list[Check]:
-    """A value written but not of its column's type (the cast gave NULL)."""
+def type_problems(
+    con: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]], stage: str, file_label: str
+) -> list[Problem]:
+    """A value written but not of its column's type (the cast gives NULL):
+    every typed column in one pass over the staged text, cast again there."""
+    tested = [(c, t) for c, t in columns if t in TYPE_WORDS]
+    failed = [
+        f"nullif({trimmed(quote(c))}, '') IS NOT NULL AND {_cast_value(quote(c), t)} IS NULL"
+        for c, t in tested
+    ]
+    rows = _failing(con, stage, [(f, quote(c)) for f, (c, _) in zip(failed, tested, strict=True)])
     return [
-        (
-            column,
-            f"SELECT s.{LINE}, s.{quote(column)} FROM {quote(stage)} s "
-            f"JOIN {quote(typed)} t USING ({LINE}) "
-            f"WHERE nullif({trimmed('s.' + quote(column))}, '') IS NOT NULL "
-            f"AND t.{quote(column)} IS NULL",
-            f"is not {TYPE_WORDS[data_type]}",
-        )
-        for column, data_type in columns
-        if data_type in TYPE_WORDS
+        Problem(file_label, line, tested[i][0], value, f"is not {TYPE_WORDS[tested[i][1]]}")
+        for line, i, value in rows
     ]
 
 
-def constraint_checks(con: duckdb.DuckDBPyConnection, table: str, stage: str, typed: str) -> list[Check]:
-    """One check per constraint DuckDB's catalogue holds for `table`."""
-    checks = []
-    for _, kind, cols, expression, ref_table, ref_cols in constraints(con, table):
-        column = cols[0]
-        q = quote(column)
-        if kind == "CHECK":
-            # Values are echoed as the file wrote them ('-1', not '-1.0').
-            shown = " || ', ' || ".join(f"'{c}=' || coalesce(s.{quote(c)}, '')" for c in dict.fromkeys(cols))
-            value = f"s.{q}" if len(set(cols)) == 1 else shown
-            checks.append(
-                (
-                    ", ".join(dict.fromkeys(cols)),
-                    f"SELECT s.{LINE}, {value} FROM {quote(stage)} s WHERE s.{LINE} IN "
-                    f"(SELECT {LINE} FROM {quote(typed)} WHERE NOT coalesce({expression}, true))",
-                    _describe_check(expression),
+def _failing(con: duckdb.DuckDBPyConnection, rows: str, tests: list[tuple[str, str]]) -> list[tuple]:
+    """(line, test's index, value) for each test (a condition over `rows` that
+    holds when the cell fails, and the value to show) that a row fails: one
+    pass for every test, each evaluated again only on the rows failing one."""
+    if not tests:
+        return []
+    found = ", ".join(
+        f"CASE WHEN {failed} THEN {{'i': {i}, 'v': {value}}} END" for i, (failed, value) in enumerate(tests)
+    )
+    return con.execute(
+        f"SELECT {LINE}, f.i, f.v FROM (SELECT {LINE}, "
+        f"unnest(list_filter([{found}], lambda f: f IS NOT NULL)) AS f FROM {quote(rows)} "
+        f"WHERE {' OR '.join(f'({failed})' for failed, _ in tests)})"
+    ).fetchall()
+
+
+def check_problems(
+    con: duckdb.DuckDBPyConnection, table: str, stage: str, typed: str, file_label: str
+) -> list[Problem]:
+    """A problem for each CHECK of `table` a row breaks: every CHECK in one pass
+    over the typed rows; the value is then read as the file wrote it ('-1',
+    not '-1.0') for the few lines that break one."""
+    rules = [
+        (cols, expression) for _, kind, cols, expression, _, _ in constraints(con, table) if kind == "CHECK"
+    ]
+    broken = _failing(con, typed, [(f"NOT coalesce({expression}, true)", "NULL") for _, expression in rules])
+    problems = []
+    for i in sorted({i for _, i, _ in broken}):
+        cols, expression = rules[i]
+        shown = " || ', ' || ".join(f"'{c}=' || coalesce(s.{quote(c)}, '')" for c in dict.fromkeys(cols))
+        value = f"s.{quote(cols[0])}" if len(set(cols)) == 1 else shown
+        lines = [line for line, j, _ in broken if j == i]
+        for line, written in con.execute(
+            f"SELECT s.{LINE}, {value} FROM {quote(stage)} s WHERE s.{LINE} IN (SELECT unnest($lines))",
+            {"lines": lines},
+        ).fetchall():
+            problems.append(
+                Problem(
+                    file_label, line, ", ".join(dict.fromkeys(cols)), written, _describe_check(expression)
                 )
             )
-        elif kind == "PRIMARY KEY":
+    return problems
+
+
+def constraint_checks(con: duckdb.DuckDBPyConnection, table: str, typed: str) -> list[Check]:
+    """One check per key and reference DuckDB's catalogue holds for `table`
+    (its CHECKs: check_problems)."""
+    checks = []
+    for _, kind, cols, _, ref_table, ref_cols in constraints(con, table):
+        column = cols[0]
+        q = quote(column)
+        if kind == "PRIMARY KEY":
             checks.append(
                 (
                     column,
-                    f"SELECT {LINE}, {q} FROM (SELECT {LINE}, {q}, "
-                    f"min({LINE}) OVER (PARTITION BY {q}) AS first_line FROM {quote(typed)}) "
-                    f"WHERE {q} IS NOT NULL AND {LINE} <> first_line",
+                    # The repeated ids alone (none, in most files) are joined back to their lines.
+                    f"SELECT t.{LINE}, t.{q} FROM {quote(typed)} t JOIN (SELECT {q}, min({LINE}) "
+                    f"AS first_line FROM {quote(typed)} WHERE {q} IS NOT NULL GROUP BY {q} "
+                    f"HAVING count(*) > 1) d ON d.{q} = t.{q} WHERE t.{LINE} <> d.first_line",
                     "appears more than once in the file",
                 )
             )
@@ -424,12 +476,16 @@ def blank_required(
     required = [c.columns[0] for c in constraints(con, table) if c.kind == "NOT NULL"]
     if not required:
         return []
+    null = " OR ".join(f"{quote(c)} IS NULL" for c in required)
+    lines = [line for (line,) in con.execute(f"SELECT {LINE} FROM {quote(typed)} WHERE {null}").fetchall()]
+    if not lines:  # as in most files: the written text is not read at all
+        return []
     blank = [f"nullif({trimmed('s.' + quote(c))}, '') IS NULL" for c in required]
     numbered = ", ".join(f"CASE WHEN {b} THEN {i} END" for i, b in enumerate(blank))
-    null = " OR ".join(f"{quote(c)} IS NULL" for c in required)
     rows = con.execute(
         f"SELECT {LINE}, unnest(list_filter([{numbered}], lambda i: i IS NOT NULL)) FROM {quote(stage)} s "
-        f"WHERE {LINE} IN (SELECT {LINE} FROM {quote(typed)} WHERE {null})"
+        f"WHERE {LINE} IN (SELECT unnest($lines))",
+        {"lines": lines},
     ).fetchall()
     return [Problem(file_label, line, required[i], None, "is required") for line, i in rows]
 
