@@ -6,9 +6,11 @@ folder of that name for its legacy multipage mode, which a deep link as a fresh
 server's first request switches on, and then run a page without this file.
 """
 
+from contextlib import nullcontext
+
 import streamlit as st
 
-from reliefhub import access, oidc
+from reliefhub import access, oidc, page_runs
 from reliefhub.ui import chrome, shared_filters
 
 st.set_page_config(page_title="Relief Hub", layout="wide")
@@ -27,15 +29,19 @@ navigation = st.navigation(
         st.Page(access.SIGN_IN_PAGE, title="Sign in", url_path=access.SIGN_IN_PATH),
     ]
 )
-try:
-    # Sign-in: who is here, and whether this page is theirs to see (reliefhub/access.py).
-    oidc.stop_if_misconfigured()
-    access.admit(navigation.url_path)
-    # The wall screen takes its filters from its link alone: nobody is at the keyboard.
-    shared_filters.sidebar_filters(show=navigation.url_path != "wall")
-    if navigation.url_path != "wall":
-        access.sidebar_account()
-    access.require_role(navigation.url_path)
-    navigation.run()
-except Exception as error:  # a page shows a fault in words; its traceback goes to the log
-    chrome.show_fault(error)
+# Pages that read take turns for the cores (reliefhub/page_runs.py); a page that
+# writes neither waits behind readers nor holds them up through a long import.
+turn = nullcontext() if navigation.url_path in access.PAGE_ROLES else page_runs.slot()
+with turn:
+    try:
+        # Sign-in: who is here, and whether this page is theirs to see (reliefhub/access.py).
+        oidc.stop_if_misconfigured()
+        access.admit(navigation.url_path)
+        # The wall screen takes its filters from its link alone: nobody is at the keyboard.
+        shared_filters.sidebar_filters(show=navigation.url_path != "wall")
+        if navigation.url_path != "wall":
+            access.sidebar_account()
+        access.require_role(navigation.url_path)
+        navigation.run()
+    except Exception as error:  # a page shows a fault in words; its traceback goes to the log
+        chrome.show_fault(error)

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from reliefhub import confidence, figures, replay, wall
+from reliefhub import confidence, figures, page_runs, replay, wall
 from reliefhub.ui import chrome, dataset, maps, replay_map, shared_filters
 
 chrome.start_page(None)
@@ -189,23 +189,25 @@ def wall_chart(view: str, chart_vh: float, **extra) -> go.Figure:
 
 @st.fragment(run_every=settings.tick_seconds())
 def wall_screen() -> None:
-    """Fetch, then draw; if the database is away, keep the last good picture and say so."""
-    if settings.banner:
-        st.html(wall.banner_html(settings.banner))
-    view = settings.view_at(time.time())
-    try:
-        picture = fetch(view, last)
-        st.session_state.wall_last_good = picture
-        trouble = chrome.store_notice()
-    except (duckdb.Error, OSError, RuntimeError) as error:
-        picture = st.session_state.get("wall_last_good")
-        if picture is None:
-            st.error(f"{chrome.fault_message(error)} Retrying every {settings.tick_seconds():g} s.")
-            return
-        trouble = f"DATABASE UNAVAILABLE · showing the picture of {picture.fetched_at:%H:%M:%S} UTC"
-    draw(picture, trouble)
-    if settings.banner:
-        st.html(wall.banner_html(settings.banner))
+    """Fetch, then draw; if the database is away, keep the last good picture and say so.
+    A fragment's rerun skips app.py, so it takes its turn for the cores here."""
+    with page_runs.slot():
+        if settings.banner:
+            st.html(wall.banner_html(settings.banner))
+        view = settings.view_at(time.time())
+        try:
+            picture = fetch(view, last)
+            st.session_state.wall_last_good = picture
+            trouble = chrome.store_notice()
+        except (duckdb.Error, OSError, RuntimeError) as error:
+            picture = st.session_state.get("wall_last_good")
+            if picture is None:
+                st.error(f"{chrome.fault_message(error)} Retrying every {settings.tick_seconds():g} s.")
+                return
+            trouble = f"DATABASE UNAVAILABLE · showing the picture of {picture.fetched_at:%H:%M:%S} UTC"
+        draw(picture, trouble)
+        if settings.banner:
+            st.html(wall.banner_html(settings.banner))
 
 
 wall_screen()
