@@ -9,8 +9,13 @@ server's start is not counted). Only threads running a page's script are
 counted: an idle event loop is not work. The samples are of time, not CPU: a
 thread waiting for DuckDB or for the GIL counts where it waits. On exit
 (SIGTERM) OUT.txt lists the functions seen most, inclusive (on the stack) and
-by own time (at the top of the stack), as shares of the samples. py-spy does
-this from outside, but is not installed here.
+by own time (at the top of the stack), as shares of the samples.
+
+Blind spot: the sampler needs the interpreter to take a sample, so a long call
+that keeps it (Streamlit's garbage collection after every run was one) is never
+seen, and waits with the interpreter free look larger. `py-spy record --gil`
+(pip install py-spy) samples from outside what holds the interpreter
+(docs/benchmark.md, "Streamlit's collection after every run").
 """
 
 from __future__ import annotations
