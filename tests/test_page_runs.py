@@ -1,5 +1,5 @@
 """Page runs take turns for the cores (reliefhub/page_runs.py), and the server
-is configured as the benchmark measured it."""
+is configured as the benchmark measured it (.streamlit/config.toml)."""
 
 import os
 import threading
@@ -92,3 +92,10 @@ def test_a_freed_slot_goes_to_the_run_waiting_not_to_one_arriving():
     with runs.slot():  # arrives the moment the slot is freed
         order.append("arriving")
     assert order == ["waiting", "arriving"]
+
+
+def test_streamlit_does_not_watch_the_source():
+    """Each session's watcher looking through every loaded module after its runs
+    was most of the server's Python time under twenty sessions (docs/benchmark.md)."""
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"
