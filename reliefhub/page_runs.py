@@ -2,8 +2,9 @@
 
 Streamlit runs every session's page in a thread of its own. With a roomful of
 people, twenty threads share two cores and one interpreter lock, each slowed by
-the others' switching, and the server finished fewer pages a second for twenty
-people than for one (docs/benchmark.md, "Many people at once"). A page run
+the others' switching: even without Streamlit's per-run collection the server
+finished fewer pages a second for twenty people than for one, and with slots
+more (docs/benchmark.md, "Each change alone"). A page run
 waits here for a slot instead: the cores work on as many runs as there are
 slots, and the rest wait their turn.
 """
