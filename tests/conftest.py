@@ -105,3 +105,14 @@ def postgres_server():
 def store_url(postgres_server) -> str:
     """A new, empty PostgreSQL database for one test."""
     return postgres_server.new_database()
+
+
+@pytest.fixture(autouse=True)
+def pages_closed_after_each_test(request):
+    """A browser test's pages close when it ends, passed or failed: the
+    module's browser outlives it, and a page left open (a wall replaying at
+    4K) would go on drawing and slow every later test of the module."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()

@@ -117,9 +117,23 @@ def browser():
         launched.close()
 
 
+# How long a click or a wait may take by default. Chromium draws WebGL in
+# software here, and a page's first map compiles its shaders for 10-25 s with
+# the browser otherwise idle, longer with the other test workers busy; until
+# then the page draws a frame a second or less, and a click waits for frames.
+PATIENCE_MS = 90_000
+
+
+def new_page(browser, **options):
+    """A page of `browser` that waits as long as a busy machine needs."""
+    page = browser.new_page(**options)
+    page.set_default_timeout(PATIENCE_MS)
+    return page
+
+
 def open_page(browser, server, path: str, *, width=1920, height=1080):
     """Open a page, recording every request it makes."""
-    page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = new_page(browser, viewport={"width": width, "height": height}, accept_downloads=True)
     page.requests_made = []
     page.on("request", lambda request: page.requests_made.append(request.url))
     page.messages_sent = []  # to the server: a rerun of the page is asked for by one
@@ -380,7 +394,7 @@ def test_every_wall_view_fits_the_screen(browser, wall_server, view, size, banne
     width, height = size
     scale = height / 1080
     marking = "&banner=NATO%20UNCLASSIFIED" if banner else ""
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = new_page(browser, viewport={"width": width, "height": height})
     page.goto(f"{wall_server.base}/wall?rotate={view}&scale={scale:g}{marking}")
     page.wait_for_selector(".wall-figure .value", timeout=60_000)
     if view == "map":

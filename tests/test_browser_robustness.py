@@ -20,6 +20,7 @@ from tests.test_browser import (
     browser,  # noqa: F401 - a fixture
     hand_over,
     map_screen,
+    new_page,
     open_import_page,
     open_page,
     requests_outside,
@@ -87,7 +88,7 @@ def assert_nothing_fetched_from_outside(page, server) -> None:
 )
 def test_stored_markdown_fetches_nothing_on_any_page(browser, hostile_server, path):  # noqa: F811
     if path == "/wall":  # no sidebar to wait for
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page = new_page(browser, viewport={"width": 1920, "height": 1080})
         page.requests_made = []
         page.on("request", lambda request: page.requests_made.append(request.url))
         page.goto(hostile_server.base + path)

@@ -13,6 +13,7 @@ from tests.test_browser import (  # noqa: F401 (browser and real_db are fixtures
     Server,
     assert_no_error_on_page,
     browser,
+    new_page,
     real_db,
     save,
     settle,
@@ -41,7 +42,7 @@ def accounts_db(real_db, tmp_path):  # noqa: F811
 
 
 def visit(browser, server, path: str):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server.base + path)
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
     settle(page)

@@ -14,6 +14,7 @@ from reliefhub.loader import build_database
 from reliefhub.store import cluster
 from tests.test_browser import (
     NEW_SHIPMENT,
+    PATIENCE_MS,
     add_account,
     hand_over,
     open_import_page,
@@ -80,6 +81,7 @@ def test_two_servers_behind_nginx_with_tls_sticky_sessions_and_safe_headers(two_
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(ignore_https_errors=True, viewport={"width": 1920, "height": 1080})
+            context.set_default_timeout(PATIENCE_MS)
             page = context.new_page()
             refused = []
             page.on(
