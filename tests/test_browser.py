@@ -24,7 +24,7 @@ from PIL import Image
 
 from reliefhub import DATA_DIR, REPO_DIR, auth
 from reliefhub.__main__ import main as cli
-from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.bench.server import CHROMIUM, launch_chromium
 from reliefhub.db import Database
 from reliefhub.figures import LAND
 from reliefhub.flowmap import WORLD_PX
@@ -112,7 +112,7 @@ def server(real_db):
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = launch_chromium(p)
         yield launched
         launched.close()
 

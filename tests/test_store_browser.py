@@ -9,7 +9,7 @@ import playwright.sync_api as playwright
 import pytest
 
 from reliefhub import DATA_DIR
-from reliefhub.bench.server import CHROMIUM, CHROMIUM_ARGS
+from reliefhub.bench.server import launch_chromium
 from reliefhub.loader import build_database
 from reliefhub.store import cluster
 from tests.test_browser import (
@@ -40,7 +40,7 @@ def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_s
     upload = tmp_path / "new-shipment.csv"
     upload.write_text(NEW_SHIPMENT)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         wall = open_page(browser, b, "/wall?refresh=5")
         in_transit = wall.locator(".wall-figure", has_text="Shipments in transit").locator(".value")
         in_transit.wait_for(timeout=60_000)
@@ -79,7 +79,7 @@ def test_two_servers_behind_nginx_with_tls_sticky_sessions_and_safe_headers(two_
         assert "frame-ancestors 'none'" in policy
         assert proxy.headers["X-Content-Type-Options"] == "nosniff"
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             context = browser.new_context(ignore_https_errors=True, viewport={"width": 1920, "height": 1080})
             context.set_default_timeout(PATIENCE_MS)
             page = context.new_page()
