@@ -273,6 +273,40 @@ def test_movements_map_draws_offline(browser, server):
     page.close()
 
 
+def nice_values_below(pid: int) -> dict[str, int]:
+    """The nice of every thread of `pid`'s descendants, by "pid/tid command"."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone since the listing
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    nice, waiting = {}, list(children.get(pid, []))
+    while waiting:
+        child = waiting.pop()
+        waiting += children.get(child, [])
+        for task in Path(f"/proc/{child}/task").glob("*/stat"):
+            try:
+                comm, rest = task.read_text().split(" (", 1)[1].rsplit(")", 1)
+            except OSError:
+                continue
+            nice[f"{child}/{task.parent.name} {comm}"] = int(rest.split()[16])
+    return nice
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may raise a thread's priority")
+def test_chromium_runs_no_thread_above_normal_priority(browser, server):
+    """Chromium as root would raise its GPU process to nice -8, which drawing
+    maps in software then took the cores from the dashboard's server."""
+    page = open_page(browser, server, "/movements")
+    wait_for_drawn_map(page)
+    nice = nice_values_below(os.getpid())
+    assert any("chromium" in thread for thread in nice), "no Chromium found below this process"
+    assert {thread: value for thread, value in nice.items() if value < 0} == {}
+    page.close()
+
+
 def test_filters_follow_the_person_from_page_to_page(browser, server):
     page = open_page(browser, server, "/movements?country=ITA&material=patients")
     page.wait_for_timeout(2000)
