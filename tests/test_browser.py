@@ -118,9 +118,9 @@ def browser():
 
 
 # How long a click or a wait may take by default. Chromium draws WebGL in
-# software here, and a page's first map compiles its shaders for 10-25 s with
-# the browser otherwise idle, longer with the other test workers busy; until
-# then the page draws a frame a second or less, and a click waits for frames.
+# software here: while a page draws its first map it draws few frames, more so
+# with the other test workers busy, and a click waits for frames
+# (docs/benchmark.md, "The suite on Debian's Chromium 150").
 PATIENCE_MS = 90_000
 
 

@@ -30,7 +30,7 @@ from tests.test_browser import (  # noqa: F401 (fixtures)
 
 # One worker plays every replay, one after another: a replay draws in software
 # on every frame, and several at 4K at once starved the other workers' pages
-# of frames for tens of seconds (their clicks timed out).
+# of frames until their clicks timed out.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("replay")]
 playwright = pytest.importorskip("playwright.sync_api")
 

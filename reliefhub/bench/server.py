@@ -28,10 +28,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Run as root, Chromium raises its GPU process's main thread to nice -8, and
-# here that thread draws WebGL in software: compiling the shaders of a page's
-# first map, it took a core from the dashboard's server and from every other
-# test worker for tens of seconds. Started through this script, Chromium runs
-# at the priority of the processes it shares the machine with.
+# here that thread draws WebGL in software: drawing a page's first map, it
+# took the cores from the dashboard's server and the other test workers.
+# Started through this script, Chromium runs at the priority of the processes
+# it shares the machine with.
 CHROMIUM_LAUNCHER = Path(__file__).with_name("chromium_at_normal_priority")
 
 
