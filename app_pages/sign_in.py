@@ -40,7 +40,7 @@ if submitted:
     if refused:
         st.error(refused)
     else:
-        # On to the dashboard, keeping the link's filters.
+        # Back to the page that sent here, keeping the link's filters.
         st.switch_page(
-            "app_pages/overview.py", query_params={k: st.query_params.get_all(k) for k in st.query_params}
+            access.page_after_sign_in(), query_params={k: st.query_params.get_all(k) for k in st.query_params}
         )

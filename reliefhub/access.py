@@ -26,6 +26,8 @@ SESSION_KEY = "reliefhub_session"
 IDENTITY_KEY = "reliefhub_identity"
 NOTICE_KEY = "reliefhub_sign_in_notice"
 WALL_KEY = "reliefhub_wall_key"
+# The last page this session opened before the sign-in page: signing in goes back to it.
+RETURN_KEY = "reliefhub_return_to"
 SIGN_IN_PATH = "sign_in"
 SIGN_IN_PAGE = "app_pages/sign_in.py"
 # Pages that need more than reading, by url_path.
@@ -85,6 +87,7 @@ def admit(url_path: str) -> None:
     st.session_state[IDENTITY_KEY] = who
     if url_path == SIGN_IN_PATH:
         return
+    st.session_state[RETURN_KEY] = url_path
     if url_path == "wall" and _wall_admitted(who):
         return
     if who is None and not auth.public_read():
@@ -139,6 +142,13 @@ def sign_in_local(name: str, password: str) -> str | None:
     st.session_state[SESSION_KEY] = LocalSession(outcome.identity, datetime.now(UTC))
     st.session_state[IDENTITY_KEY] = outcome.identity
     return None
+
+
+def page_after_sign_in() -> str:
+    """The page to go on to once signed in: the one this session came from
+    (the Overview when the sign-in page was its first). Each page file is
+    named after its URL path (app.py)."""
+    return f"app_pages/{st.session_state.get(RETURN_KEY) or 'overview'}.py"
 
 
 def sign_out() -> None:

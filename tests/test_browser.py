@@ -164,12 +164,14 @@ def sign_in(page, account: str, password: str = PASSWORD) -> None:
 
 
 def open_import_page(browser, server, kind: str, *, width=1920, height=1080, account="staff"):
-    """The Import page, signed in (the account must exist) and the kind of file chosen, as staff would."""
-    page = open_page(browser, server, "/sign_in", width=width, height=height)
+    """The Import page, signed in (the account must exist) and the kind of file chosen, as staff
+    would: the page sends a signed-out person to sign in, and signing in goes back to it."""
+    page = open_page(browser, server, "/import", width=width, height=height)
+    page.get_by_text("this page needs a staff or higher account").wait_for()
+    page.get_by_role("link", name="Sign in").first.click()
     sign_in(page, account)
     page.get_by_text(f"Signed in as {account}").wait_for(timeout=30_000)
-    page.locator("[data-testid='stSidebarNav'] a", has_text="Import").first.click()
-    settle(page)
+    page.get_by_role("heading", name="Import").wait_for()
     page.locator("[data-testid=stRadio] label", has_text=kind).first.click()
     settle(page)
     return page
@@ -340,12 +342,12 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
     add_account(signed_in_db, "analyst")
     server = Server(signed_in_db)
     try:
-        # Downloads need an analyst: sign in (the link's filter stays), then open the Data page.
-        page = open_page(browser, server, "/sign_in?country=ITA")
+        # Downloads need an analyst: from the Data page, sign in, and back (the link's filter stays).
+        page = open_page(browser, server, "/data?country=ITA")
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Sign in").first.click()
+        settle(page)
         sign_in(page, "analyst")
         page.get_by_text("Signed in as analyst").wait_for(timeout=30_000)
-        page.locator("[data-testid='stSidebarNav'] a", has_text="Data").first.click()
-        settle(page)
         page.get_by_role("tab", name="Shipments").click()
         # Only the open tab is drawn: the shipments' count shows once its table is.
         page.get_by_text(re.compile(r"^[\d,]+ shipments$")).wait_for(timeout=30_000)

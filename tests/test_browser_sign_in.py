@@ -41,6 +41,9 @@ def accounts_db(real_db, tmp_path):  # noqa: F811
     return path, keys
 
 
+NOT_SIGNED_IN = "You are not signed in: this page needs a staff or higher account."
+
+
 def visit(browser, server, path: str):  # noqa: F811
     page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server.base + path)
@@ -59,20 +62,22 @@ def test_local_sign_in_wrong_password_disabled_throttled_and_sign_out(browser, a
     path, _ = accounts_db
     server = Server(path)
     try:
-        page = visit(browser, server, "/sign_in")
+        # The Record page sends a signed-out person to sign in; signing in goes back to it.
+        page = visit(browser, server, "/record")
+        page.get_by_text(NOT_SIGNED_IN).wait_for()
+        go_to(page, "Sign in")
         sign_in(page, "ana", "not the password")
         page.get_by_text("Wrong account name or password.").wait_for(timeout=20_000)
         sign_in(page, "bo", PASSWORD)
         page.get_by_text("This account is disabled. Ask an administrator.").wait_for(timeout=20_000)
         sign_in(page, "ana", PASSWORD)
         page.get_by_text("Signed in as ana (staff for ITA)").wait_for(timeout=20_000)
-        go_to(page, "Record")
-        page.get_by_role("tab", name="New request").wait_for(timeout=20_000)
+        page.get_by_role("tab", name="New request").wait_for()
         assert page.get_by_role("textbox", name="Your name").count() == 0
         save(page, "sign-in-staff-record")
         page.get_by_role("button", name="Sign out").click()
         settle(page)
-        page.get_by_text("You are not signed in: this page needs a staff or higher account.").wait_for()
+        page.get_by_text(NOT_SIGNED_IN).wait_for()
         assert page.get_by_role("tab", name="New request").count() == 0
         assert_no_error_on_page(page)
         page.close()
@@ -93,12 +98,14 @@ def test_a_session_ends_after_inactivity(browser, accounts_db):  # noqa: F811
     path, _ = accounts_db
     server = Server(path, RELIEFHUB_SESSION_IDLE_HOURS=str(4 / 3600))  # four seconds
     try:
-        page = visit(browser, server, "/sign_in")
+        page = visit(browser, server, "/record")
+        page.get_by_text(NOT_SIGNED_IN).wait_for()
+        go_to(page, "Sign in")
         sign_in(page, "ana", PASSWORD)
-        page.get_by_text("Signed in as ana").wait_for(timeout=20_000)
+        page.get_by_role("tab", name="New request").wait_for()
         page.wait_for_timeout(5_000)
-        go_to(page, "Record")
-        page.get_by_text("You are not signed in: this page needs a staff or higher account.").wait_for()
+        go_to(page, "Import")
+        page.get_by_text(NOT_SIGNED_IN).wait_for()
         go_to(page, "Sign in")
         page.get_by_text("You were signed out after").wait_for(timeout=20_000)
         page.close()

@@ -5,10 +5,10 @@ and every role on every kind of page under AppTest."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from reliefhub import REPO_DIR, auth, imports, operations
+from reliefhub import REPO_DIR, access, auth, imports, operations
 from reliefhub.auth import Identity
 from reliefhub.db import shared_database
-from tests.conftest import sign_in_as, staff
+from tests.conftest import ADMIN, PASSWORD, sign_in_as, staff
 from tests.test_imports import write
 from tests.test_operations import BASE, audit_rows, count
 from tests.test_pages import app_db, data_downloads  # noqa: F401 (app_db: a fixture)
@@ -187,3 +187,23 @@ def test_an_admin_manages_accounts_and_wall_keys_on_the_users_page(app_db):  # n
     assert auth.wall_key_label(shared_database(), key, None) == "Ops room 1"
     events = app.dataframe[2].value["event"].tolist()
     assert events[:2] == ["wall_key_added", "user_added"]
+
+
+@pytest.mark.parametrize(
+    ("came_from", "lands_on"), [(None, "Relief Hub: overview"), ("app_pages/import.py", "Import")]
+)
+def test_signing_in_goes_back_to_the_page_that_sent_there(app_db, monkeypatch, came_from, lands_on):  # noqa: F811
+    monkeypatch.setattr(access, "client", lambda: None)  # AppTest has no browser address
+    app = AppTest.from_file(str(REPO_DIR / "app.py"), default_timeout=60)
+    auth.add_user(shared_database(), "staff account", "staff", PASSWORD, by=ADMIN)
+    if came_from:
+        app.switch_page(came_from)
+        app.run()
+        assert "this page needs a staff or higher account" in app.warning[0].value
+    app.switch_page("app_pages/sign_in.py")
+    app.run()
+    app.text_input(key="sign_in_account").input("staff account")
+    app.text_input(key="sign_in_password").input(PASSWORD)
+    app.button(key="FormSubmitter:sign_in-Sign in").click().run()
+    assert not app.exception
+    assert app.title[0].value == lands_on
