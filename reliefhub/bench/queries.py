@@ -38,15 +38,16 @@ def bench_queries(db_path: Path, scale: int, repeat: int, say=print) -> list[Mea
 
 
 def bench_query(db: Database, way: PandasWay, case: QueryCase, scale: int, repeat: int, base_repeat: int):
-    """One case: timed through DuckDB; pandas' answer compared value by value, and timed when the same."""
+    """One case: timed through DuckDB; pandas' answer compared value by value, and timed when the same.
+    The answers read for the comparison are each way's warm-up run."""
     name, scenario, params = case
     ours = db.query(name, params)
     theirs = way.answer(name, params)
     baseline = NO_BASELINE if theirs is None else (first_difference(ours, theirs) or SAME_ANSWER)
-    timing = timed(lambda: db.query(name, params), repeat)
+    timing = timed(lambda: db.query(name, params), repeat, warmup=0)
     beside = None
     if baseline == SAME_ANSWER:
-        beside = timed(lambda: way.answer(name, params), base_repeat).median_ms
+        beside = timed(lambda: way.answer(name, params), base_repeat, warmup=0).median_ms
     return Measurement(
         f"query:{name}[{scenario}]",
         scale,
