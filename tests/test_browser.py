@@ -344,6 +344,8 @@ def test_page_download_is_byte_identical_to_the_command_line_export(browser, rea
     try:
         # Downloads need an analyst: from the Data page, sign in, and back (the link's filter stays).
         page = open_page(browser, server, "/data?country=ITA")
+        # Once the page has run it is where signing in goes back to.
+        page.get_by_text("Downloading needs an analyst account").first.wait_for()
         page.locator("[data-testid='stSidebarNav'] a", has_text="Sign in").first.click()
         settle(page)
         sign_in(page, "analyst")
