@@ -48,6 +48,7 @@ class Picture:
 
 
 def fetch(view: str, day: date) -> Picture:
+    fetched_at = datetime.now(UTC)
     started = time.perf_counter()
     headline = shared_filters.query("wall_figures", as_of=day).iloc[0]
     # The side panel and the headline's materials: built once for every screen showing them.
@@ -98,7 +99,7 @@ def fetch(view: str, day: date) -> Picture:
         flights=flights,
         closures=closures,
         chart=chart,
-        fetched_at=datetime.now(UTC),
+        fetched_at=fetched_at,
         server_ms=(time.perf_counter() - started) * 1000,
     )
 
@@ -126,7 +127,7 @@ def draw(picture: Picture, trouble: str | None) -> None:
     warning = trouble or wall.historical(last, now, timedelta(minutes=settings.stale_after_minutes))
     replaying = replay_map.replay_days()[0] if picture.replay_html else None
     st.html(wall.title_html(picture.view, picture.day, text, warning, replay_from=replaying))
-    st.html(wall.figures_html(picture.figures))
+    st.html(wall.figures_html(picture.figures, picture.fetched_at))
     main, side = st.columns([3, 1])
     with main, st.container(key="wall_main"):
         draw_view(picture)

@@ -256,13 +256,16 @@ def title_html(
     )
 
 
-def figures_html(items: list[tuple[str, str]]) -> str:
+def figures_html(items: list[tuple[str, str]], fetched_at: datetime) -> str:
+    """The headline figures, stamped with when their refresh began to read
+    the data: a figure read after a change must show it (the browser tests
+    hold every refresh to that)."""
     cells = "".join(
         f"<div class='wall-figure'><div class='value'>{html.escape(value)}</div>"
         f"<div class='label'>{html.escape(label)}</div></div>"
         for label, value in items
     )
-    return f"<div class='wall-figures'>{cells}</div>"
+    return f"<div class='wall-figures' data-fetched='{fetched_at.timestamp():.3f}'>{cells}</div>"
 
 
 def compact(number: float) -> str:

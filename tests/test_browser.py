@@ -657,6 +657,43 @@ NEW_SHIPMENT = (
 )
 
 
+def watch_wall_refreshes(wall) -> None:
+    """Keep, in the page, every refresh the wall draws: when it began to read
+    the data (the server's clock, stamped by the wall) and its in-transit figure."""
+    wall.evaluate(
+        """() => {
+            window.wallRefreshes = [];
+            const record = () => {
+                const figures = document.querySelector('.wall-figures');
+                const inTransit = figures && [...figures.querySelectorAll('.wall-figure')]
+                    .find(figure => figure.innerText.includes('Shipments in transit'));
+                if (!inTransit) return;
+                const fetched = Number(figures.dataset.fetched);
+                if (window.wallRefreshes.at(-1)?.fetched === fetched) return;
+                const value = Number(inTransit.querySelector('.value').innerText.replaceAll(',', ''));
+                window.wallRefreshes.push({fetched, value});
+            };
+            new MutationObserver(record).observe(
+                document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+            record();
+        }"""
+    )
+
+
+def assert_refreshes_read_after_show(wall, since: float, old: int, new: int) -> None:
+    """Every wall refresh that began to read the data after `since` (epoch
+    seconds) shows `new`, and at least one is drawn; none shows anything but
+    `old` or `new`."""
+    wall.wait_for_function(
+        "since => window.wallRefreshes.some(refresh => refresh.fetched > since)", arg=since, timeout=60_000
+    )
+    refreshes = wall.evaluate("window.wallRefreshes")
+    after = [refresh["value"] for refresh in refreshes if refresh["fetched"] > since]
+    print(f"\nwall refreshes (began reading, in transit), the data written at {since:.3f}: {refreshes}")
+    assert after == [new] * len(after)
+    assert {refresh["value"] for refresh in refreshes} <= {old, new}
+
+
 def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser, real_db, tmp_path):
     live = tmp_path / "live.duckdb"
     shutil.copy(real_db, live)
@@ -670,26 +707,19 @@ def test_a_record_imported_by_staff_shows_on_the_wall_within_one_refresh(browser
         in_transit.wait_for(timeout=60_000)
         before = int(in_transit.inner_text().replace(",", ""))
         wall.evaluate("window.reliefHubMarker = 'still the same page'")
+        watch_wall_refreshes(wall)
 
         staff = open_import_page(browser, server, "Shipments")
         hand_over(staff, str(upload)).click()
         new_rows = staff.get_by_test_id("stMetric").filter(has_text="New").get_by_test_id("stMetricValue")
         new_rows.wait_for(timeout=60_000)
         assert new_rows.inner_text() == "1"
-        written = time.monotonic()
+        written = time.time()
         staff.close()
 
-        wall.wait_for_function(
-            """expected => [...document.querySelectorAll('.wall-figure')].some(figure =>
-                figure.innerText.includes('Shipments in transit')
-                && figure.querySelector('.value').innerText === expected)""",
-            arg=str(before + 1),
-            timeout=30_000,
-        )
-        print(
-            f"\nwall showed the import {time.monotonic() - written:.1f} s after it was written (refresh 5 s)"
-        )
-        assert time.monotonic() - written <= 5 + 3
+        # Counted in the wall's own refreshes, not seconds: on a loaded machine
+        # drawing a refresh may take longer than the refresh interval.
+        assert_refreshes_read_after_show(wall, written, before, before + 1)
         assert wall.evaluate("window.reliefHubMarker") == "still the same page"
         wall.close()
     finally:
