@@ -176,7 +176,8 @@ def test_sessions_through_nginx_reach_one_server_then_both_on_a_postgresql_store
     (deploy/nginx.conf); one proxy in front of the first, one in front of both."""
     db_path = tmp_path / "built-in.duckdb"
     build_database(DATA_DIR, db_path)
-    load = SessionLoad(closed=(2,), open=(), duration_s=3, servers=2)
+    # Long enough for each session to finish a rerun while three other workers load the cores.
+    load = SessionLoad(closed=(2,), open=(), duration_s=6, servers=2)
     measured = bench_sessions.on_database(db_path, tmp_path, load, say=lambda *_: None)
     assert [m.name for m in measured] == [
         "sessions:hub-1-server[closed 2]",
