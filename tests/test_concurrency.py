@@ -70,7 +70,7 @@ def test_staff_saving_at_once_lose_nothing_while_screens_read(writable_db):
             last = len(shipments)
             db.query("headline_figures", reader_params(i) | {"as_of": AS_OF})
             i += 1
-            time.sleep(0.05)  # a screen refreshes; it does not spin
+            time.sleep(0.25)  # a screen refreshes every few seconds; four times a second is plenty here
         return i
 
     with ThreadPoolExecutor(max_workers=writers + 3) as pool:

@@ -15,6 +15,7 @@ from reliefhub.store import cluster
 from tests.test_browser import (
     NEW_SHIPMENT,
     PATIENCE_MS,
+    WATCHED_WALL,
     add_account,
     assert_refreshes_read_after_show,
     hand_over,
@@ -43,7 +44,7 @@ def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_s
     upload.write_text(NEW_SHIPMENT)
     with playwright.sync_playwright() as p:
         browser = launch_chromium(p)
-        wall = open_page(browser, b, "/wall?refresh=5")
+        wall = open_page(browser, b, WATCHED_WALL)
         in_transit = wall.locator(".wall-figure", has_text="Shipments in transit").locator(".value")
         in_transit.wait_for(timeout=60_000)
         before = int(in_transit.inner_text().replace(",", ""))
