@@ -1,6 +1,8 @@
 """Shared fixtures: a small fixture database built from tests/fixtures/data."""
 
+import os
 import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,33 @@ from reliefhub.db import Database, shared_database
 from reliefhub.loader import build_database
 
 FIXTURE_DATA = Path(__file__).parent / "fixtures" / "data"
+
+# Memory-backed scratch, used when it and the machine's free memory both have this much room.
+MEMORY_SCRATCH = Path("/dev/shm")
+SCRATCH_ROOM_BYTES = 8 * 2**30
+
+
+def pytest_configure(config):
+    """Scratch files in memory where the machine has room: the tests write
+    and sync hundreds of database files and PostgreSQL clusters, and on a
+    virtual disk the waiting for that is a large share of the suite's time
+    (docs/benchmark.md, "Scratch files in memory"). Set before the workers
+    start, so they, the servers and the browsers they start inherit it. An
+    explicit TMPDIR or --basetemp is left alone."""
+    if "TMPDIR" in os.environ or config.option.basetemp or not has_room(MEMORY_SCRATCH):
+        return
+    scratch = MEMORY_SCRATCH / "reliefhub-tests"
+    scratch.mkdir(exist_ok=True)
+    os.environ["TMPDIR"] = str(scratch)
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+def has_room(folder: Path) -> bool:
+    if not (folder.is_dir() and os.access(folder, os.W_OK)):
+        return False
+    stat = os.statvfs(folder)
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return min(stat.f_bavail * stat.f_frsize, available) >= SCRATCH_ROOM_BYTES
 
 
 @pytest.fixture(scope="session")
