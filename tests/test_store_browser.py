@@ -64,7 +64,6 @@ def test_a_shipment_imported_on_one_server_shows_on_the_other_servers_wall(two_s
         # Counted in B's wall's own refreshes, not seconds of drawing: every
         # refresh that began to read more than the replica's 2 s after the
         # write shows it (a refresh drawn on a loaded machine may be late).
-        # Every refresh of B's wall that began reading once the replica had its 2 s.
         assert_refreshes_read_after_show(wall, written + 2, before, before + 1)
         assert not wall.get_by_text("store unreachable").count()
         browser.close()
