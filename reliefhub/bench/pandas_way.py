@@ -59,16 +59,10 @@ class PandasWay:
         as_of = pd.Timestamp(as_of)
         s, r = self.t["shipments"], self.t["requests"]
         done = s[s["request_id"].notna() & (s["status"] == "delivered") & (s["delivered_on"] <= as_of)]
-        delivered = done.groupby("request_id").agg(
-            delivered_quantity=("quantity", "sum"), last_delivered_on=("delivered_on", "max")
-        )
-        r = r[r["requested_on"] <= as_of].merge(
-            self.t["materials"].rename(columns={"name": "material_name", "category": "material_category"}),
-            on="material_code",
-        )
-        r = r.merge(delivered, left_on="request_id", right_index=True, how="left")
+        by_request = done.groupby("request_id")
+        r = r[r["requested_on"] <= as_of].copy()
+        got = r["request_id"].map(by_request["quantity"].sum()).fillna(0)
         r["requested_quantity"] = r["quantity"]
-        got = r["delivered_quantity"].fillna(0)
         r["delivered_quantity"] = got
         r["missing_quantity"] = (r["quantity"] - got).clip(lower=0)
         closed = r["status"].isin(["fulfilled", "closed", "withdrawn", "cancelled"]) & (
@@ -86,7 +80,8 @@ class PandasWay:
         r["days_waiting"] = (as_of - r["requested_on"]).dt.days
         return r
 
-    def open_requests_frame(self, q: dict, statuses=("open", "partially_fulfilled")) -> pd.DataFrame:
+    def requests_kept(self, q: dict, statuses=("open", "partially_fulfilled")) -> pd.DataFrame:
+        """The requests the filters keep whose status on q's as_of day is one of statuses."""
         r = self.requests_as_of(q["as_of"])
         mask = r["status_as_of"].isin(statuses)
         if q["countries"]:
@@ -100,9 +95,15 @@ class PandasWay:
                 r["date_precision"] != "month", r["requested_on"] + pd.offsets.MonthEnd(0)
             )
             mask &= end >= pd.Timestamp(q["date_from"])
-        names = self.t["countries"].set_index("iso3")["name"]
-        r = r[mask].copy()
-        r["requester_country"] = r["requester_iso3"].map(names)
+        return r[mask]
+
+    def open_requests_frame(self, q: dict, statuses=("open", "partially_fulfilled")) -> pd.DataFrame:
+        """requests_kept with the names the pages show beside the codes."""
+        r = self.requests_kept(q, statuses).merge(
+            self.t["materials"].rename(columns={"name": "material_name", "category": "material_category"}),
+            on="material_code",
+        )
+        r["requester_country"] = r["requester_iso3"].map(self.t["countries"].set_index("iso3")["name"])
         return r
 
     # One method per query module.
@@ -333,12 +334,13 @@ class PandasWay:
         last = min(bounds.last_date, pd.Timestamp(q["date_to"] or bounds.last_date))
         asked_on = self.requests_table(q)["requested_on"]
         r, s = self.t["requests"], self.t["shipments"]
-        events = pd.concat([r["requested_on"], r["closed_on"], s["delivered_on"], pd.Series([first])])
+        delivered_to_a_request = s.loc[s["request_id"].notna(), "delivered_on"]
+        events = pd.concat([r["requested_on"], r["closed_on"], delivered_to_a_request, pd.Series([first])])
         days = pd.date_range(first, last)
         rows = []
         for day in days[days.isin(events)]:
             received = int((asked_on <= day).sum())
-            still_open = len(self.open_requests_frame(q | {"as_of": day.date()}))
+            still_open = len(self.requests_kept(q | {"as_of": day.date()}))
             rows.append((day, received, received - still_open, still_open))
         changes = pd.DataFrame(rows, columns=["day", "received", "settled", "still_open"])
         return changes.set_index("day").reindex(days, method="ffill").rename_axis("day").reset_index()
