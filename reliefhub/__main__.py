@@ -98,7 +98,11 @@ def backup(args: argparse.Namespace) -> int:
     except duckdb.IOException as error:
         if faults.plain_message(error) != faults.locked():
             raise
-        made = backups.request(path, args.wait)
+        try:
+            made = backups.request(path, args.wait)
+        except backups.BackupFailed as failed:
+            print(f"The dashboard holding {path} answered: {failed}", file=sys.stderr)
+            return 1
         if made is None:
             print(f"{path} is in use and no dashboard answered within {args.wait:g} s", file=sys.stderr)
             return 1

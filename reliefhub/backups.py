@@ -85,9 +85,14 @@ def prune(db_path: Path, keep: int = KEEP) -> None:
 # ---------------------------------------------------------------- requests from another process
 
 
+class BackupFailed(RuntimeError):
+    """The dashboard holding the file answered that its backup failed, and why."""
+
+
 def request(db_path: Path, wait_seconds: float) -> Path | None:
     """Ask the dashboard holding `db_path` for a backup; the backup's path, or
-    None when no answer came in time (no dashboard is running on it)."""
+    None when no answer came in time (no dashboard is running on it). Raises
+    BackupFailed when the dashboard answered that it could not make one."""
     token = uuid.uuid4().hex
     asked = Path(db_path).with_name(Path(db_path).name + REQUEST + token)
     answer = Path(db_path).with_name(Path(db_path).name + ANSWER + token)
@@ -98,7 +103,9 @@ def request(db_path: Path, wait_seconds: float) -> Path | None:
             if answer.exists():
                 text = answer.read_text()
                 answer.unlink(missing_ok=True)
-                return Path(text) if text.endswith(".duckdb") else None
+                if not text.endswith(".duckdb"):
+                    raise BackupFailed(text)
+                return Path(text)
             time.sleep(0.2)
         return None
     finally:
@@ -111,9 +118,13 @@ def pending_requests(db_path: Path) -> list[Path]:
 
 
 def answer(asked: Path, outcome: str) -> None:
-    """Answer a request with the backup's path (or why there is none)."""
+    """Answer a request with the backup's path (or why there is none). Written
+    under another name and renamed: the asker polls for the answer's name and
+    must never read it half written (an empty answer read as no backup)."""
     target = asked.with_name(asked.name.replace(REQUEST, ANSWER))
-    target.write_text(outcome)
+    writing = target.with_name(target.name + ".writing")
+    writing.write_text(outcome)
+    writing.replace(target)
     asked.unlink(missing_ok=True)
 
 

@@ -494,7 +494,10 @@ def _keep() -> None:
         if db is None:
             continue
         for asked in backups.pending_requests(db.path):
-            backups.answer(asked, _backup_or_reason(db))
+            try:
+                backups.answer(asked, _backup_or_reason(db))
+            except OSError:  # an answer that cannot be written (disk full) must not end the thread
+                faults.log.exception("could not answer the backup request %s", asked)
         if backup_minutes() > 0 and time.monotonic() - last >= backup_minutes() * 60:
             last = time.monotonic()
             _backup_or_reason(db)
@@ -503,6 +506,7 @@ def _keep() -> None:
 def _backup_or_reason(db: Database) -> str:
     """The scheduled or requested backup; a failure is logged, never raised, so the thread lives on."""
     if db.fault:
+        faults.log.error("backup of %s refused: %s", db.path, db.fault)
         return f"backup failed: {db.fault}"
     try:
         return str(db.backup())

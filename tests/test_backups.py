@@ -8,7 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -120,6 +122,35 @@ def test_a_backup_while_the_dashboard_runs_then_a_restore(live, tmp_path, capsys
     target = tmp_path / "restored.duckdb"
     assert main(["restore", str(made), "--db", str(target)]) == 0
     assert "req-staff" in requests_in(target) and audit_count(target) == 1
+
+
+def answer_when_asked(db_path, outcome: str) -> threading.Thread:
+    """A stand-in for the dashboard's backup thread that answers the first request with outcome."""
+
+    def answer():
+        while not (asked := backups.pending_requests(db_path)):
+            time.sleep(0.01)
+        backups.answer(asked[0], outcome)
+
+    answerer = threading.Thread(target=answer, daemon=True)
+    answerer.start()
+    return answerer
+
+
+def test_a_dashboard_that_cannot_back_up_says_why_rather_than_seeming_absent(live):
+    answerer = answer_when_asked(live, "backup failed: no space left on the disk")
+    with pytest.raises(backups.BackupFailed, match="no space left on the disk"):
+        backups.request(live, wait_seconds=10)
+    answerer.join()
+    assert not list(live.parent.glob("*.backup-*")), "no request or answer file is left behind"
+
+
+def test_the_dashboards_answer_names_the_backup_it_made(live):
+    made = str(live.parent / "backups" / "made.duckdb")
+    answerer = answer_when_asked(live, made)
+    assert backups.request(live, wait_seconds=10) == Path(made)
+    answerer.join()
+    assert not list(live.parent.glob("*.backup-*"))
 
 
 def test_a_restore_keeps_the_file_it_replaces(live, tmp_path, fixture_db_path):
