@@ -8,7 +8,8 @@
 -- every row), picked from narrow rows before any name is joined; matching_rows
 -- counts every match, however many rows $limit keeps.
 WITH closed AS MATERIALIZED (
-    SELECT request_id, delivered_quantity, missing_quantity, status_as_of, closed_on
+    SELECT request_id, delivered_quantity, missing_quantity, status_as_of, closed_on,
+           count(*) OVER () AS matching_rows
     FROM filtered_requests_as_of($countries, $materials, $date_from, $date_to, $as_of)
     WHERE status_as_of IN ('closed', 'withdrawn')
       AND missing_quantity IS DISTINCT FROM 0
@@ -41,7 +42,7 @@ SELECT
     k.status_as_of,
     r.closed_on,
     r.source_urls,
-    (SELECT count(*) FROM closed) AS matching_rows
+    k.matching_rows
 FROM page k
 JOIN named_requests() r USING (request_id)
 LEFT JOIN unstated u USING (request_id)

@@ -7,8 +7,8 @@ validation.py. This module holds what is the forms' own: the fields a form
 shows, its values as text, a readable id for a new record, and a stored
 record read inside the save's transaction.
 
-SQL here names tables and columns read from the schema catalogue (never user
-values, which are always bound), hence the S608 waivers.
+Its few SQL strings, like those of the write path, name only catalogue tables
+and columns; values are bound (hence the S608 waivers).
 """
 
 from __future__ import annotations

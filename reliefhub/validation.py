@@ -507,15 +507,14 @@ def insert_typed(con: duckdb.DuckDBPyConnection, table: str, typed: str) -> int:
     ).fetchone()[0]
 
 
-@dataclass(frozen=True)
-class ColumnRule:
+class ColumnRule(NamedTuple):
     """What the catalogue says one column accepts: for form pickers and the import format."""
 
     name: str
     data_type: str
     required: bool
-    choices: tuple[str, ...] = ()
-    references: str | None = None
+    choices: tuple[str, ...]
+    references: str | None
 
 
 def column_rules(con: duckdb.DuckDBPyConnection, table: str) -> list[ColumnRule]:
