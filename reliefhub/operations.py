@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -281,34 +282,23 @@ def suggest_id(cur: duckdb.DuckDBPyConnection, table: str, values: dict) -> str:
     return candidate
 
 
+# A save's row, worked out inside its transaction from what is stored there:
+# (the row's values, its record's id).
+RowOf = Callable[[duckdb.DuckDBPyConnection], tuple[dict, str | None]]
+
+
 def _save(
-    db: Database,
-    table: str,
-    *,
-    who: Identity,
-    action: str,
-    values: dict | None = None,
-    record_id: str | None = None,
-    changes: dict | None = None,
-    seen_change: int | None = None,
+    db: Database, table: str, record_id: str | None, action: str, row_of: RowOf, *, who: Identity
 ) -> Change:
-    """Add `values`, or apply `changes` to the stored `record_id`: check, write
-    and audit in one transaction (reliefhub.writes). The stored row is read
-    inside it; given `seen_change` (seen_change() when the form was opened), a
-    record someone else changed since is refused, naming who and when."""
+    """Write the row `row_of` gives, a new record when `action` is "add", else a
+    change to the stored `record_id`: checked, written and audited in one
+    transaction (reliefhub.writes)."""
     _check_table(table)
     change_set = str(uuid.uuid4())
-    expect = "add" if values is not None else "update"
+    expect = "add" if action == "add" else "update"
     try:
         with writes.transaction(db, who, FORM) as cur:
-            if expect == "add":
-                values = _new_values(cur, table, values)
-                record_id = as_text(values.get(primary_key(cur, table)))
-            else:
-                if seen_change is not None and (since := changed_since(cur, table, record_id, seen_change)):
-                    problem = Problem(FORM, 1, primary_key(cur, table), record_id, since)
-                    raise Rollback(Change(table, record_id, problems=[problem]))
-                values = _changed_values(cur, table, record_id, changes)
+            values, record_id = row_of(cur)
             stage_values(cur, table, values, "form_stage")
             typed, problems = writes.check_staged(cur, table, "form_stage", FORM, who=who, expect=expect)
             if problems:
@@ -325,19 +315,23 @@ def _save(
     return Change(table, record_id, "add" if counts.new else action, change_set=change_set)
 
 
-def _new_values(cur: duckdb.DuckDBPyConnection, table: str, values: dict) -> dict:
-    """The values to add, with a readable id when none is given."""
+def _new_row(cur: duckdb.DuckDBPyConnection, table: str, values: dict) -> tuple[dict, str]:
+    """The values to add, with a readable id when none is given, and that id."""
     values = dict(values)
     key = primary_key(cur, table)
     if not as_text(values.get(key)):
         values[key] = suggest_id(cur, table, values)
-    return values
+    return values, as_text(values[key])
 
 
-def _changed_values(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, changes: dict) -> dict:
+def _changed_row(
+    cur: duckdb.DuckDBPyConnection, table: str, record_id: str, changes: dict, seen_change: int | None
+) -> tuple[dict, str]:
     """The stored row with `changes` applied; Rollback when the id would
-    change or no such record is stored."""
+    change, no such record is stored, or someone changed it after `seen_change`."""
     key = primary_key(cur, table)
+    if seen_change is not None and (since := changed_since(cur, table, record_id, seen_change)):
+        raise Rollback(Change(table, record_id, problems=[Problem(FORM, 1, key, record_id, since)]))
     if key in changes and as_text(changes[key]) != record_id:
         problem = Problem(FORM, 1, key, as_text(changes[key]), "an ID cannot be changed")
         raise Rollback(Change(table, record_id, problems=[problem]))
@@ -345,12 +339,12 @@ def _changed_values(cur: duckdb.DuckDBPyConnection, table: str, record_id: str, 
     if stored is None:
         problem = Problem(FORM, 1, key, record_id, f"there is no {table.removesuffix('s')} with this ID")
         raise Rollback(Change(table, record_id, problems=[problem]))
-    return stored | changes
+    return stored | changes, record_id
 
 
 def add_record(db: Database, table: str, values: dict, *, who: Identity) -> Change:
     """Add a request, shipment, flight or place. An empty id gets a readable one."""
-    return _save(db, table, who=who, action="add", values=values)
+    return _save(db, table, None, "add", lambda cur: _new_row(cur, table, values), who=who)
 
 
 def update_record(
@@ -363,10 +357,17 @@ def update_record(
     action: str = "update",
     seen_change: int | None = None,
 ) -> Change:
-    """Change some fields of a stored record; the others stay as stored.
-    Refused when the record changed after `seen_change` (see _save)."""
+    """Change some fields of a stored record; the others stay as stored, read
+    inside the save's transaction. Given `seen_change` (seen_change() when the
+    form was opened), a record someone else changed since is refused, naming
+    who and when."""
     return _save(
-        db, table, who=who, action=action, record_id=record_id, changes=changes, seen_change=seen_change
+        db,
+        table,
+        record_id,
+        action,
+        lambda cur: _changed_row(cur, table, record_id, changes, seen_change),
+        who=who,
     )
 
 
