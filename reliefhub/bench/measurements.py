@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -65,8 +66,22 @@ class Timing:
     runs: list[float] = field(repr=False)
 
 
+@contextmanager
+def long_lived_left_out() -> Iterator[None]:
+    """Leave what exists now (the databases, the pandas way's tables, the modules loaded) out of the
+    collections `timed` makes before each run: they are not the runs' garbage, and a full
+    collection walks every one of them each time."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def timed(run: Callable[[], object], repeat: int, warmup: int = 1, before: Callable | None = None) -> Timing:
-    """Median and 90th percentile of `repeat` runs after `warmup` unmeasured ones."""
+    """Median and 90th percentile of `repeat` runs after `warmup` unmeasured ones; the garbage of
+    earlier runs is collected before each, so that no run is timed with a collection of it."""
     for _ in range(warmup):
         if before:
             before()
